@@ -1,0 +1,5 @@
+import sys
+
+from bpcore.diagrams import main
+
+main(sys.argv[1:])

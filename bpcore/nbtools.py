@@ -1,0 +1,73 @@
+"""Notebook tooling: re-execute the lessons in place so their stored outputs match bpcore.
+
+    python -m bpcore.nbtools run                       # every notebook in notebooks/
+    python -m bpcore.nbtools run notebooks/06_*.ipynb  # some of them
+
+Each notebook runs top to bottom in a fresh kernel from its own folder (so ``../images`` resolves as in
+JupyterLab), with a fixed hash seed, no timing metadata, and a python3 kernelspec, so that the stored
+file is the same on every machine and nbval (``pytest``) compares exactly what a student sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def lessons(paths=()) -> list[Path]:
+    """The notebooks named in ``paths`` (files or globs), or every lesson in notebooks/."""
+    if not paths:
+        return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    found = []
+    for p in paths:
+        matches = sorted(Path().glob(p)) if any(c in p for c in "*?[") else [Path(p)]
+        if not matches or not all(m.is_file() for m in matches):
+            raise SystemExit(f"no notebook at '{p}'")
+        found += matches
+    return found
+
+
+def execute(path: Path, timeout: int = 120) -> float:
+    """Run ``path`` in a fresh python3 kernel and store it with its outputs; return seconds taken."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.pop("widgets", None)  # widget state is per-session; nbval skips it anyway
+    os.environ["PYTHONHASHSEED"] = "0"
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bpcore.nbtools", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="re-execute notebooks in place")
+    run.add_argument("paths", nargs="*", help="notebooks or globs (default: all lessons)")
+    run.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    args = parser.parse_args(argv)
+    total = 0.0
+    for path in lessons(args.paths):
+        seconds = execute(path, args.timeout)
+        total += seconds
+        print(f"{path.name:<40} {seconds:6.1f} s", flush=True)
+    print(f"{'total':<40} {total:6.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
