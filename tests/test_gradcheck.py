@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from bpcore.gradcheck import (GradcheckError, PrecisionWarning, check_gradients, check_vjp,
-                              numerical_gradient)
+from bpcore.gradcheck import GradcheckError, PrecisionWarning, check_gradients, check_vjp, numerical_gradient
 
 
 def tanh_layer(p):
