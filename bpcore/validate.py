@@ -86,6 +86,8 @@ def check_scalar(name: str, value, *, low=None, high=None, low_open=False, high_
     if too_low or too_high:
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
-        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (")" if high_open or high is None else "]")
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        interval = f"{left}{lo}, {hi}{right}"
         raise ValueError(f"argument '{name}': expected a value in {interval}, got {value!r}")
     return value
