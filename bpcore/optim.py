@@ -1,4 +1,11 @@
-"""Optimizers: gradient clipping by global norm (more to come: minibatch SGD, Newton step).
+"""Optimizers: minibatch SGD, gradient clipping by global norm, a Newton step, a training loop.
+
+SGD (seed 004, "随机梯度下降"): the cost is a mean over examples, ``J(θ) = (1/m) Σ_i L(x⁽ⁱ⁾, y⁽ⁱ⁾, θ)``;
+a minibatch ``B`` of ``m'`` examples drawn at random gives the unbiased estimate
+``g = (1/m') Σ_{i∈B} ∇_θ L(x⁽ⁱ⁾, y⁽ⁱ⁾, θ)`` and the update ``θ ← θ - ε g`` (:func:`sgd_step`).
+
+Newton (seed 004): minimize the second-order Taylor model, ``x* = x - H⁻¹ g`` (:func:`newton_step`);
+on a positive-definite quadratic one step lands on the minimum.
 
 Clipping rescales all gradients together, ``g ← g · min(1, c / ‖g‖)`` with ``‖g‖`` the norm of every
 entry of every parameter's gradient: the direction is kept, only an exploding step is shortened.
@@ -8,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_scalar
+from bpcore.validate import check_array, check_scalar
 
 
 def global_norm(grads: dict) -> float:
@@ -25,3 +32,115 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
                          "gradients (lower the learning rate or find the overflow)")
     scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
     return {k: g * scale for k, g in grads.items()}, norm
+
+
+def sgd_step(params: dict, grads: dict, lr: float) -> dict:
+    """One step ``θ ← θ - ε g`` for every key of ``params``; returns new arrays, ``params`` is untouched.
+
+    ``grads`` must hold a finite array of the same shape for every key of ``params``.
+    """
+    check_scalar("lr", lr, low=0, low_open=True)
+    missing = [k for k in params if k not in grads]
+    if missing:
+        raise ValueError(f"argument 'grads': missing key(s) {missing}; expected the keys of params {list(params)}")
+    out = {}
+    for k, p in params.items():
+        g = check_array(f"grads['{k}']", grads[k], np.shape(p))
+        out[k] = p - lr * g
+    return out
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator):
+    """Yield index arrays that split ``0 … n-1``, shuffled by ``rng``, into batches of ``batch_size``.
+
+    One pass is an epoch: every example is used once; the last batch may be smaller.
+    """
+    check_scalar("n", n, low=1, integer=True)
+    check_scalar("batch_size", batch_size, low=1, integer=True)
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def newton_step(x, g, H):
+    """``x - H⁻¹ g``: the critical point of the Taylor model ``f(x) + gᵀ(x' - x) + ½(x' - x)ᵀH(x' - x)``.
+
+    x, g: ``(n,)``; H: ``(n, n)``. Solves ``H d = g`` instead of inverting ``H``. A singular ``H`` (no
+    unique critical point of the model) raises ``ValueError``. Newton jumps to *any* critical point
+    of the model, so near a saddle (H indefinite) it steps towards the saddle (seed 004).
+    """
+    dims = {}
+    x = check_array("x", x, ("n",), dims)
+    g = check_array("g", g, ("n",), dims)
+    H = check_array("H", H, ("n", "n"), dims)
+    try:
+        return x - np.linalg.solve(H, g)
+    except np.linalg.LinAlgError as err:
+        raise ValueError(f"argument 'H': the Hessian is singular, the Newton step is undefined ({err})") from None
+
+
+def gradient_descent(grad, x0, lr: float, n_steps: int) -> np.ndarray:
+    """Iterate ``x ← x - ε ∇f(x)`` and return the trajectory, shape ``(n_steps + 1, n)``.
+
+    ``grad(x) -> (n,)``. A diverging run is not stopped: its overflow shows as inf in the trajectory
+    (computed under ``np.errstate(over="ignore", invalid="ignore")``), which plots then mark.
+    """
+    x = check_array("x0", x0, (None,)).astype(np.float64)
+    check_scalar("lr", lr, low=0, low_open=True)
+    check_scalar("n_steps", n_steps, low=0, integer=True)
+    path = np.empty((n_steps + 1, x.size))
+    path[0] = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(n_steps):
+            x = x - lr * np.asarray(grad(x), dtype=np.float64)
+            path[t + 1] = x
+    return path
+
+
+def train(loss_and_grads, params: dict, X, y, *, lr: float, epochs: int, batch_size: int,
+          rng: np.random.Generator, evaluate=None, clip: float | None = None, print_every: int = 0,
+          printer=print) -> tuple[dict, dict]:
+    """Minibatch SGD over ``epochs`` passes of ``(X, y)``; returns ``(params, history)``.
+
+    loss_and_grads(params, X_batch, y_batch) -> (loss, grads): the minibatch cost and its gradient.
+    X: ``(features, N)`` (examples are columns); y: anything indexed by example along its last axis.
+    evaluate(params) -> dict of numbers (e.g. ``{"loss": …, "accuracy": …}``) run after each epoch.
+    clip: if given, each minibatch gradient is clipped to this global norm.
+    print_every: print one progress line every so many epochs (0: silent). The line holds only the
+    epoch and the numbers, no timings, so a notebook's stored output stays reproducible.
+
+    history: ``"batch_loss"`` (every step), ``"grad_norm"`` (every step, before clipping), and one list
+    per key of ``evaluate`` (every epoch).
+    """
+    X = check_array("X", X)
+    if X.ndim < 1:
+        raise ValueError(f"argument 'X': expected examples along the last axis, got shape {X.shape}")
+    n = X.shape[-1]
+    if np.shape(y)[-1] != n:
+        raise ValueError(f"argument 'y': expected {n} examples along its last axis (like X {X.shape}), "
+                         f"got shape {np.shape(y)}")
+    check_scalar("epochs", epochs, low=0, integer=True)
+    check_scalar("print_every", print_every, low=0, integer=True)
+    history = {"batch_loss": [], "grad_norm": []}
+    y = np.asarray(y)
+    for epoch in range(1, epochs + 1):
+        for idx in minibatches(n, batch_size, rng):
+            loss, grads = loss_and_grads(params, X[..., idx], y[..., idx])
+            if clip is not None:
+                grads, norm = clip_by_global_norm(grads, clip)
+            else:
+                norm = global_norm(grads)
+            params = sgd_step(params, grads, lr)
+            history["batch_loss"].append(float(loss))
+            history["grad_norm"].append(norm)
+        if evaluate is not None:
+            for key, value in evaluate(params).items():
+                history.setdefault(key, []).append(float(value))
+        if print_every and (epoch % print_every == 0 or epoch == epochs):
+            if evaluate is not None:
+                numbers = "  ".join(f"{k} {v[-1]:.4g}" for k, v in history.items() if k not in
+                                    ("batch_loss", "grad_norm"))
+            else:
+                numbers = f"batch_loss {history['batch_loss'][-1]:.4g}"
+            printer(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {numbers}")
+    return params, history

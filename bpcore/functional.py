@@ -1,0 +1,202 @@
+"""Activations and losses with their derivatives (seed 002 §2.4, §3.4, §4).
+
+Layout follows the series: a batch is extra columns, so logits ``z`` are ``(K, B)`` (K classes, B
+examples) and integer labels ``y`` are ``(B,)`` with values in ``0 … K-1``.
+
+Activations act elementwise. For each ``f`` there is ``f_grad(a) = f'(a)``, the diagonal of the
+Jacobian ``∂h/∂a`` of ``h = f(a)``, so a backward step is ``∇_a J = ∇_h J ⊙ f'(a)`` (002 §2.4).
+``ACTIVATIONS[name] = (f, f_grad)`` looks them up by name.
+
+Losses take a ``reduction``: ``"mean"`` (default) averages over the batch, ``"sum"`` adds.
+``softmax_cross_entropy_grad(z, y, reduction="sum")`` is exactly ``softmax(z) - onehot(y)``: the
+simplification of 002 §4 that backprop through softmax and log separately never finds by itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpcore.validate import check_array
+
+REDUCTIONS = ("mean", "sum")
+
+
+# ---------------------------------------------------------------- activations: h = f(a), f'(a)
+
+def identity(a):
+    """``f(a) = a``."""
+    return np.asarray(a)
+
+
+def identity_grad(a):
+    """``f'(a) = 1``."""
+    return np.ones_like(np.asarray(a))
+
+
+def sigmoid(a):
+    """``σ(a) = 1 / (1 + e^{-a})``, computed without overflow for large ``|a|``."""
+    a = np.asarray(a)
+    e = np.exp(-np.abs(a))  # never overflows: exponent ≤ 0
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(a):
+    """``σ'(a) = σ(a)(1 - σ(a))``, at most 1/4 (at a = 0)."""
+    s = sigmoid(a)
+    return s * (1.0 - s)
+
+
+def tanh(a):
+    """``tanh(a)``."""
+    return np.tanh(a)
+
+
+def tanh_grad(a):
+    """``tanh'(a) = 1 - tanh(a)²``, in (0, 1], equal to 1 only at a = 0."""
+    t = np.tanh(a)
+    return 1.0 - t * t
+
+
+def relu(a):
+    """``max(0, a)``."""
+    a = np.asarray(a)
+    return np.maximum(a, 0)
+
+
+def relu_grad(a):
+    """``1 if a > 0 else 0``. At the kink ``a = 0`` we take 0 (a subgradient; ties are measure zero)."""
+    a = np.asarray(a)
+    return (a > 0).astype(a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64)
+
+
+ACTIVATIONS = {
+    "identity": (identity, identity_grad),
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+    "relu": (relu, relu_grad),
+}
+
+
+def activation(name: str):
+    """``(f, f_grad)`` for ``name`` in ``ACTIVATIONS``; a clear ``ValueError`` otherwise."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"argument 'activation': unknown activation {name!r}; expected one of {list(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+# ---------------------------------------------------------------- softmax and cross-entropy
+
+def softmax(z, axis: int = 0):
+    """``softmax(z)_k = e^{z_k} / Σ_j e^{z_j}`` along ``axis`` (classes, axis 0 by default).
+
+    Subtracting the column maximum first leaves the result unchanged and keeps every exponent ≤ 0.
+    """
+    z = check_array("z", z)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(z, axis: int = 0):
+    """``log softmax(z) = z - logsumexp(z)``, stable for any finite logits."""
+    z = check_array("z", z)
+    m = z.max(axis=axis, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+
+
+def check_labels(y, n_classes: int, batch: int | None = None, name: str = "y") -> np.ndarray:
+    """Integer class labels of shape ``(batch,)`` with values in ``0 … n_classes-1``; ``ValueError`` otherwise."""
+    y = np.asarray(y)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and y.size and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)  # 1.0, 2.0 … are accepted as labels; 0.5 is not
+        else:
+            raise ValueError(f"argument '{name}': expected integer class labels, got dtype {y.dtype}")
+    check_array(name, y, (batch,) if batch is not None else (None,))
+    bad = (y < 0) | (y >= n_classes)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(f"argument '{name}': label {int(y[i])} at index {i} is out of range; "
+                         f"expected values in 0 … {n_classes - 1} ({n_classes} classes)")
+    return y
+
+
+def onehot(y, n_classes: int) -> np.ndarray:
+    """``(n_classes, B)`` matrix with a 1 in row ``y[b]`` of column ``b``."""
+    y = check_labels(y, n_classes)
+    out = np.zeros((n_classes, y.shape[0]))
+    out[y, np.arange(y.shape[0])] = 1.0
+    return out
+
+
+def _reduce_scale(reduction: str, batch: int) -> float:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"argument 'reduction': expected one of {REDUCTIONS}, got {reduction!r}")
+    return 1.0 / batch if reduction == "mean" else 1.0
+
+
+def _logits_and_labels(z, y):
+    z = check_array("z", z, ("K", "B"))
+    if z.shape[0] < 1 or z.shape[1] < 1:
+        raise ValueError(f"argument 'z': expected at least one class and one example, got shape {z.shape}")
+    return z, check_labels(y, z.shape[0], z.shape[1])
+
+
+def cross_entropy(z, y, reduction: str = "mean") -> float:
+    """Cross-entropy of integer labels under ``softmax(z)``, from the logits (002 §3.4).
+
+    ``J = -(1/B) Σ_b log softmax(z)[y_b, b]`` (or the sum with ``reduction="sum"``), through
+    ``log_softmax`` so a logit of 1000 neither overflows nor gives ``log 0``.
+    z: ``(K, B)`` logits; y: ``(B,)`` labels in ``0 … K-1``.
+    """
+    z, y = _logits_and_labels(z, y)
+    scale = _reduce_scale(reduction, z.shape[1])
+    return float(-scale * np.sum(log_softmax(z)[y, np.arange(z.shape[1])]))
+
+
+def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
+    """``∂J/∂z = softmax(z) - onehot(y)`` (divided by B for ``reduction="mean"``), shape ``(K, B)``.
+
+    Derivation: ``J_b = -z_{y_b} + log Σ_j e^{z_j}``, so ``∂J_b/∂z_k = -[k = y_b] + softmax(z)_k``.
+    Backprop through the graph log ∘ softmax would form the full K×K softmax Jacobian and then divide
+    by the probability; the algebra collapses both into one subtraction (002 §4).
+    """
+    z, y = _logits_and_labels(z, y)
+    scale = _reduce_scale(reduction, z.shape[1])
+    g = softmax(z)
+    g[y, np.arange(z.shape[1])] -= 1.0
+    return g * scale if scale != 1.0 else g
+
+
+# ---------------------------------------------------------------- squared error
+
+def _prediction_and_target(y_hat, y):
+    dims = {}
+    y_hat = check_array("y_hat", y_hat, ("n", "B"), dims)
+    y = check_array("y", y, ("n", "B"), dims)
+    return y_hat, y
+
+
+def squared_error(y_hat, y, reduction: str = "mean") -> float:
+    """``J = (1/B) Σ_b ½ ‖ŷ_b - y_b‖²`` (or the sum); ``y_hat``, ``y`` of shape ``(n, B)``."""
+    y_hat, y = _prediction_and_target(y_hat, y)
+    scale = _reduce_scale(reduction, y.shape[1])
+    return float(0.5 * scale * np.sum((y_hat - y) ** 2))
+
+
+def squared_error_grad(y_hat, y, reduction: str = "mean") -> np.ndarray:
+    """``∂J/∂ŷ = (ŷ - y)`` (divided by B for ``reduction="mean"``), shape ``(n, B)``."""
+    y_hat, y = _prediction_and_target(y_hat, y)
+    return (y_hat - y) * _reduce_scale(reduction, y.shape[1])
+
+
+LOSSES = {
+    "cross_entropy": (cross_entropy, softmax_cross_entropy_grad),
+    "squared_error": (squared_error, squared_error_grad),
+}
+
+
+def loss(name: str):
+    """``(J, dJ/dz)`` for ``name`` in ``LOSSES``; a clear ``ValueError`` otherwise."""
+    if name not in LOSSES:
+        raise ValueError(f"argument 'loss': unknown loss {name!r}; expected one of {list(LOSSES)}")
+    return LOSSES[name]
