@@ -1,0 +1,415 @@
+"""Backpropagation through time (BPTT) for a tanh RNN with softmax outputs, and for the linear RNN.
+
+The tanh RNN of seed 000 ("时序反向传播算法"), with biases added. Time runs over ``t = 1 … T``; the
+initial state ``h_0`` is an input (zeros by default)::
+
+    a_t = W_hh h_{t-1} + W_xh x_t + b_h          (n_h, B)   pre-activation
+    h_t = tanh(a_t)                              (n_h, B)
+    s_t = W_hz h_t + b_z                         (n_z, B)   logits
+    z_t = softmax(s_t)                           (n_z, B)
+    E   = Σ_{t=1}^{T} E_t,   E_t = cross-entropy(s_t, y_t), averaged over the batch
+
+The linear RNN of seed 001: ``h_t = W_hx x_t + W_hh h_{t-1}``, ``o_t = W_qh h_t`` (no bias, identity).
+
+Array layout. Sequences are time-first ``(T, features, B)`` and array index ``t-1`` holds step ``t``:
+``x[0]`` is ``x_1``, ``h[T-1]`` is ``h_T``. Weights are ``(out, in)``; biases are columns ``(n, 1)``.
+
+Two levels, as in cs231n's ``rnn_layers.py``:
+
+* readable one-step functions that mirror the derivation: :func:`step_forward` / :func:`step_backward`
+  (recurrent part) and :func:`output_forward` / :func:`output_backward` (output layer);
+* fast sequence functions: :func:`forward` / :func:`backward` (recurrent part, all steps),
+  :func:`loss_and_grads` (whole model with loss), :func:`linear_forward` / :func:`linear_backward`.
+  They project every input with one matmul before the time loop, keep only two small products inside
+  it, and form each weight gradient with one matmul over all steps after it.
+
+Backward modes (``mode=``), shared by both RNNs:
+
+* ``"full"``: exact BPTT.
+* ``"truncated"`` with ``k``: each loss ``E_t`` is backpropagated through its last ``k`` steps only,
+  ``t-k+1 … t``; the state ``h_{t-k}`` feeding that window is held constant (a stop-gradient). This is
+  the exact gradient of that truncated objective, a biased estimate of the full gradient. ``k >= T``
+  is the full gradient.
+* ``"randomized"`` with keep probability ``pi`` (Tallec & Ollivier 2017): independent
+  ``ξ_t ∈ {0, 1/π}`` with ``P(ξ_t = 0) = 1 - π``, ``E[ξ_t] = 1``, scale the edge ``h_{t-1} → h_t``;
+  the chain stops at the first ``ξ_t = 0`` and surviving long chains are up-weighted. Unbiased.
+
+Backward never accumulates into earlier results: every call returns freshly allocated gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpcore import functional as F
+from bpcore.validate import check_array, check_params, check_scalar
+
+MODES = ("full", "truncated", "randomized")
+RECURRENT_KEYS = ("W_xh", "W_hh", "b_h")
+OUTPUT_KEYS = ("W_hz", "b_z")
+LINEAR_KEYS = ("W_hx", "W_hh", "W_qh")
+
+
+# ---------------------------------------------------------------- parameters
+
+def init_params(n_x: int, n_h: int, n_z: int, rng: np.random.Generator, *, spectral_radius: float | None = None,
+                sigma_max: float | None = None, dtype=np.float64) -> dict:
+    """Parameters of the tanh RNN: ``W_xh (n_h, n_x)``, ``W_hh (n_h, n_h)``, ``b_h (n_h, 1)``,
+    ``W_hz (n_z, n_h)``, ``b_z (n_z, 1)``.
+
+    Weights are Gaussian with variance ``1/fan_in``; biases zero. ``spectral_radius`` rescales ``W_hh`` so
+    its largest ``|eigenvalue|`` is that value; ``sigma_max`` rescales it so its largest singular value is
+    that value (the quantity in Pascanu et al.'s condition). Give at most one.
+    """
+    from bpcore.diagnostics import set_sigma_max, set_spectral_radius
+
+    for name, v in (("n_x", n_x), ("n_h", n_h), ("n_z", n_z)):
+        check_scalar(name, v, low=1, integer=True)
+    _check_rng(rng)
+    if spectral_radius is not None and sigma_max is not None:
+        raise ValueError("give either 'spectral_radius' or 'sigma_max', not both")
+    W_hh = rng.standard_normal((n_h, n_h)) / np.sqrt(n_h)
+    if spectral_radius is not None:
+        W_hh = set_spectral_radius(W_hh, spectral_radius)
+    if sigma_max is not None:
+        W_hh = set_sigma_max(W_hh, sigma_max)
+    params = {"W_xh": rng.standard_normal((n_h, n_x)) / np.sqrt(n_x), "W_hh": W_hh, "b_h": np.zeros((n_h, 1)),
+              "W_hz": rng.standard_normal((n_z, n_h)) / np.sqrt(n_h), "b_z": np.zeros((n_z, 1))}
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def init_linear_params(n_x: int, n_h: int, n_q: int, rng: np.random.Generator, *,
+                       spectral_radius: float | None = None, dtype=np.float64) -> dict:
+    """Parameters of the linear RNN of seed 001: ``W_hx (n_h, n_x)``, ``W_hh (n_h, n_h)``, ``W_qh (n_q, n_h)``."""
+    from bpcore.diagnostics import set_spectral_radius
+
+    for name, v in (("n_x", n_x), ("n_h", n_h), ("n_q", n_q)):
+        check_scalar(name, v, low=1, integer=True)
+    _check_rng(rng)
+    W_hh = rng.standard_normal((n_h, n_h)) / np.sqrt(n_h)
+    if spectral_radius is not None:
+        W_hh = set_spectral_radius(W_hh, spectral_radius)
+    params = {"W_hx": rng.standard_normal((n_h, n_x)) / np.sqrt(n_x), "W_hh": W_hh,
+              "W_qh": rng.standard_normal((n_q, n_h)) / np.sqrt(n_h)}
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+# ---------------------------------------------------------------- one step, readable
+
+def step_forward(x_t, h_prev, params: dict):
+    """One step of the recurrence: ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)``  (seed 000, RNN forward).
+
+    Inputs
+        x_t    (n_x, B)  input at step t
+        h_prev (n_h, B)  hidden state h_{t-1}
+        params           dict with W_xh (n_h, n_x), W_hh (n_h, n_h), b_h (n_h, 1)
+    Returns
+        h_t    (n_h, B)  new hidden state
+        cache            what step_backward needs
+    """
+    dims = {}
+    x_t = check_array("x_t", x_t, ("n_x", "B"), dims)
+    h_prev = check_array("h_prev", h_prev, ("n_h", "B"), dims)
+    p = check_params(params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)}, dims)
+    a_t = p["W_hh"] @ h_prev + p["W_xh"] @ x_t + p["b_h"]
+    h_t = np.tanh(a_t)
+    return h_t, (x_t, h_prev, h_t, p["W_xh"], p["W_hh"])
+
+
+def step_backward(dh_t, cache) -> dict:
+    """Backward of one step: from ``δh_t = ∂E/∂h_t`` to the step's gradients.
+
+    ``dh_t`` must be the TOTAL gradient reaching ``h_t``: the part from this step's own output plus the
+    part carried back from step ``t+1``. Then, with ``tanh'(a) = 1 - tanh(a)²``::
+
+        δa_t      = δh_t ⊙ (1 - h_t²)
+        ∂E/∂W_hh  = δa_t h_{t-1}ᵀ      ∂E/∂W_xh = δa_t x_tᵀ      ∂E/∂b_h = Σ_batch δa_t
+        ∂E/∂h_{t-1} (through h_t) = W_hhᵀ δa_t          ∂E/∂x_t = W_xhᵀ δa_t
+
+    Inputs
+        dh_t   (n_h, B)  upstream gradient ∂E/∂h_t
+        cache            from step_forward
+    Returns
+        dict with x_t (n_x, B), h_prev (n_h, B), W_xh (n_h, n_x), W_hh (n_h, n_h), b_h (n_h, 1)
+    """
+    x_t, h_prev, h_t, W_xh, W_hh = cache
+    dh_t = check_array("dh_t", dh_t, h_t.shape)
+    da_t = dh_t * (1.0 - h_t**2)
+    return {"x_t": W_xh.T @ da_t, "h_prev": W_hh.T @ da_t, "W_xh": da_t @ x_t.T, "W_hh": da_t @ h_prev.T,
+            "b_h": da_t.sum(axis=1, keepdims=True)}
+
+
+def output_forward(h_t, params: dict):
+    """Logits of one step, ``s_t = W_hz h_t + b_z``; ``z_t = softmax(s_t)`` is ``bpcore.functional.softmax``.
+
+    Inputs: h_t (n_h, B); params with W_hz (n_z, n_h), b_z (n_z, 1).  Returns s_t (n_z, B) and a cache.
+    """
+    dims = {}
+    h_t = check_array("h_t", h_t, ("n_h", "B"), dims)
+    p = check_params(params, {"W_hz": ("n_z", "n_h"), "b_z": ("n_z", 1)}, dims)
+    return p["W_hz"] @ h_t + p["b_z"], (h_t, p["W_hz"])
+
+
+def output_backward(ds_t, cache) -> dict:
+    """Backward of the output layer: from ``δs_t = ∂E/∂s_t`` (for softmax + cross-entropy,
+    ``softmax(s_t) - onehot(y_t)``, divided by B for the batch mean) to
+    ``{"h_t": W_hzᵀ δs_t, "W_hz": δs_t h_tᵀ, "b_z": Σ_batch δs_t}``."""
+    h_t, W_hz = cache
+    ds_t = check_array("ds_t", ds_t, (W_hz.shape[0], h_t.shape[1]))
+    return {"h_t": W_hz.T @ ds_t, "W_hz": ds_t @ h_t.T, "b_z": ds_t.sum(axis=1, keepdims=True)}
+
+
+# ---------------------------------------------------------------- whole sequences, fast
+
+def forward(x, h0, params: dict):
+    """Run the recurrence over a whole sequence: ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)``, t = 1 … T.
+
+    Inputs
+        x      (T, n_x, B)  inputs x_1 … x_T
+        h0     (n_h, B)     initial state h_0, or None for zeros
+        params              dict with W_xh, W_hh, b_h (other keys are ignored)
+    Returns
+        h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``)
+        cache               what :func:`backward` needs
+    """
+    x, h0, p = _check_sequence(x, h0, params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)})
+    T, _, B = x.shape
+    n_h = p["W_hh"].shape[0]
+    dtype = np.result_type(x, h0, *p.values())
+    # every input projection (and the bias) for all T steps in one matmul: (n_h, n_x) @ (n_x, T·B)
+    ax = _project(p["W_xh"], x) + p["b_h"][:, :, None]                   # (n_h, T, B)
+    hs = np.empty((T + 1, n_h, B), dtype=dtype)                           # hs[t] = h_t, hs[0] = h_0
+    hs[0] = h0
+    W_hh = p["W_hh"]
+    for t in range(T):                                                    # only the recurrent product stays inside
+        np.matmul(W_hh, hs[t], out=hs[t + 1])
+        hs[t + 1] += ax[:, t]
+        np.tanh(hs[t + 1], out=hs[t + 1])
+    return hs[1:], {"x": x, "hs": hs, "W_xh": p["W_xh"], "W_hh": W_hh, "kind": "tanh"}
+
+
+def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
+             rng: np.random.Generator | None = None, xi=None) -> dict:
+    """BPTT of the recurrence, given the gradient each hidden state receives directly from its own loss.
+
+    Inputs
+        dh     (T, n_h, B)  ``∂E_t/∂h_t`` through step t's output only (zeros where a step has no loss);
+                            the part that arrives through ``h_{t+1}`` is added here, step by step
+        cache               from :func:`forward`
+        mode                "full", "truncated" (needs ``k >= 1``) or "randomized" (needs ``pi`` in (0, 1]
+                            and ``rng``, or the draws ``xi`` (T,) themselves, see :func:`draw_xi`)
+    Returns
+        dict with W_xh, W_hh, b_h (keyed like the parameters), x (T, n_x, B), h0 (n_h, B), and
+        h (T, n_h, B): the total ``∂E/∂h_t`` at each step under the chosen mode (the per-step gradient
+        the diagnostics plot; for "truncated", the sum over the losses whose window reaches step t).
+    """
+    if not isinstance(cache, dict) or cache.get("kind") != "tanh":
+        raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.forward")
+    hs, x = cache["hs"], cache["x"]
+    dh = check_array("dh", dh, hs[1:].shape)
+    dphi = 1.0 - hs[1:] ** 2                                              # tanh'(a_t) = 1 - h_t², all steps at once
+    da, dh_total, dh0 = _bptt(dh, dphi, cache["W_hh"], mode, k, pi, rng, xi)
+    return {**_recurrent_weight_grads(da, x, hs, "W_xh", "W_hh"), "b_h": da.sum(axis=(0, 2))[:, None],
+            "x": _project(cache["W_xh"].T, da).transpose(1, 0, 2), "h0": dh0, "h": dh_total}
+
+
+def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | None = None,
+                   pi: float | None = None, rng: np.random.Generator | None = None, xi=None):
+    """Loss and gradients of the whole tanh RNN with softmax outputs and cross-entropy.
+
+    ``E = Σ_t E_t`` with ``E_t`` the batch-mean cross-entropy of ``softmax(W_hz h_t + b_z)`` against ``y_t``.
+
+    Inputs
+        params             W_xh, W_hh, b_h, W_hz, b_z (see :func:`init_params`)
+        x     (T, n_x, B)  inputs
+        y     (T, B)       integer targets at every step, or (B,) a target at the last step only
+        h0    (n_h, B)     initial state, or None for zeros
+        mode, k, pi, rng, xi   as in :func:`backward`
+    Returns
+        loss   float
+        grads  dict keyed exactly like ``params`` (ready for ``bpcore.optim.clip_by_global_norm``)
+        info   dict: ``h`` (T, n_h, B) hidden states, ``z`` (T, n_z, B) softmax outputs or (n_z, B) for a
+               last-step target, ``dh`` (T, n_h, B) total ``∂E/∂h_t``, ``dh0``, ``dx``
+    """
+    h, cache = forward(x, h0, params)
+    T, n_h, B = h.shape
+    p = check_params(params, {"W_hz": ("n_z", n_h), "b_z": ("n_z", 1)})
+    y = np.asarray(y)
+    if y.shape not in ((T, B), (B,)):
+        raise ValueError(f"argument 'y': expected shape (T, B) = {(T, B)} for a target at every step or "
+                         f"(B,) = {(B,)} for the last step only, got {y.shape}")
+    last_only = y.shape == (B,)
+    steps = h[-1:] if last_only else h                                     # the hidden states that have a loss
+    s = _project(p["W_hz"], steps).transpose(1, 0, 2) + p["b_z"]           # all logits in one matmul
+    ys = y[None] if last_only else y
+    loss = sum(F.cross_entropy(s[t], ys[t]) for t in range(len(steps)))
+    ds = np.stack([F.softmax_cross_entropy_grad(s[t], ys[t]) for t in range(len(steps))])
+    dh = np.zeros_like(h)
+    dh[-len(steps):] = _project(p["W_hz"].T, ds).transpose(1, 0, 2)
+    g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
+    grads = {"W_xh": g["W_xh"], "W_hh": g["W_hh"], "b_h": g["b_h"],
+             "W_hz": np.tensordot(ds, steps, axes=([0, 2], [0, 2])), "b_z": ds.sum(axis=(0, 2))[:, None]}
+    z = F.softmax(s[-1]) if last_only else np.stack([F.softmax(s[t]) for t in range(T)])
+    return float(loss), grads, {"h": h, "z": z, "dh": g["h"], "dh0": g["h0"], "dx": g["x"]}
+
+
+def predict(params: dict, x, h0=None):
+    """Softmax outputs ``z_t`` (T, n_z, B) of the tanh RNN for inputs ``x`` (T, n_x, B)."""
+    h, _ = forward(x, h0, params)
+    p = check_params(params, {"W_hz": ("n_z", h.shape[1]), "b_z": ("n_z", 1)})
+    s = _project(p["W_hz"], h).transpose(1, 0, 2) + p["b_z"]
+    return F.softmax(s, axis=1)
+
+
+# ---------------------------------------------------------------- the linear RNN of seed 001
+
+def linear_forward(x, h0, params: dict):
+    """Linear RNN: ``h_t = W_hx x_t + W_hh h_{t-1}``, ``o_t = W_qh h_t`` for t = 1 … T (seed 001).
+
+    Inputs: x (T, n_x, B); h0 (n_h, B) or None; params W_hx (n_h, n_x), W_hh (n_h, n_h), W_qh (n_q, n_h).
+    Returns o (T, n_q, B) and a cache (which holds the states ``h`` (T, n_h, B) as ``cache["hs"][1:]``).
+    """
+    x, h0, p = _check_sequence(x, h0, params, {"W_hx": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"),
+                                               "W_qh": ("n_q", "n_h")})
+    T, _, B = x.shape
+    ax = _project(p["W_hx"], x)
+    hs = np.empty((T + 1, p["W_hh"].shape[0], B), dtype=np.result_type(x, h0, *p.values()))
+    hs[0] = h0
+    for t in range(T):
+        np.matmul(p["W_hh"], hs[t], out=hs[t + 1])
+        hs[t + 1] += ax[:, t]
+    o = _project(p["W_qh"], hs[1:]).transpose(1, 0, 2)
+    return o, {"x": x, "hs": hs, "W_hx": p["W_hx"], "W_hh": p["W_hh"], "W_qh": p["W_qh"], "kind": "linear"}
+
+
+def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
+                    rng: np.random.Generator | None = None, xi=None) -> dict:
+    """BPTT of the linear RNN from ``do = ∂L/∂o_t`` (T, n_q, B).
+
+    ``∂L/∂h_t = W_qhᵀ ∂L/∂o_t + W_hhᵀ ∂L/∂h_{t+1}``, which unrolls to
+    ``∂L/∂h_t = Σ_{i=t}^{T} (W_hhᵀ)^{i-t} W_qhᵀ ∂L/∂o_i``; then ``∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ``,
+    ``∂L/∂W_hx = Σ_t ∂L/∂h_t x_tᵀ``, ``∂L/∂W_hh = Σ_t ∂L/∂h_t h_{t-1}ᵀ``.
+    Returns W_hx, W_hh, W_qh, x (T, n_x, B), h0 (n_h, B) and h (T, n_h, B) = ``∂L/∂h_t``.
+    Modes as in :func:`backward`.
+    """
+    if not isinstance(cache, dict) or cache.get("kind") != "linear":
+        raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.linear_forward")
+    hs, x = cache["hs"], cache["x"]
+    T, _, B = x.shape
+    do = check_array("do", do, (T, cache["W_qh"].shape[0], B))
+    direct = _project(cache["W_qh"].T, do).transpose(1, 0, 2)
+    da, dh_total, dh0 = _bptt(direct, None, cache["W_hh"], mode, k, pi, rng, xi)
+    return {**_recurrent_weight_grads(da, x, hs, "W_hx", "W_hh"),
+            "W_qh": np.tensordot(do, hs[1:], axes=([0, 2], [0, 2])),
+            "x": _project(cache["W_hx"].T, da).transpose(1, 0, 2), "h0": dh0, "h": dh_total}
+
+
+# ---------------------------------------------------------------- the BPTT recursion, all modes
+
+def draw_xi(T: int, pi: float, rng: np.random.Generator) -> np.ndarray:
+    """Randomized-truncation weights ``ξ_1 … ξ_T``: ``1/π`` with probability ``π``, else 0 (so ``E[ξ_t] = 1``).
+
+    ``xi[t-1]`` scales the edge ``h_{t-1} → h_t`` in the backward pass (``xi[0]`` the one into ``h_0``).
+    """
+    check_scalar("T", T, low=1, integer=True)
+    check_scalar("pi", pi, low=0, high=1, low_open=True)
+    _check_rng(rng)
+    return (rng.random(T) < pi) / pi
+
+
+def _bptt(g, dphi, W_hh, mode, k, pi, rng, xi):
+    """Return ``(δa, δh, δh_0)`` for direct gradients ``g`` (T, n, B) and activation slopes ``dphi`` (None: linear)."""
+    T = g.shape[0]
+    if mode not in MODES:
+        raise ValueError(f"argument 'mode': expected one of {MODES}, got {mode!r}")
+    if mode == "truncated":
+        if k is None:
+            raise ValueError("argument 'k': mode 'truncated' needs the truncation length k >= 1")
+        check_scalar("k", k, low=1, integer=True)
+        if k < T:
+            return _bptt_truncated(g, dphi, W_hh, k)
+        # k >= T: every window covers the whole past, so the objective is the full one
+    weights = None
+    if mode == "randomized":
+        if xi is None:
+            if pi is None or rng is None:
+                raise ValueError("mode 'randomized' needs 'pi' (keep probability in (0, 1]) and 'rng', or 'xi'")
+            weights = draw_xi(T, pi, rng)
+        else:
+            weights = check_array("xi", xi, (T,))
+            if np.any(weights < 0):
+                raise ValueError("argument 'xi': weights must be >= 0")
+    return _bptt_full(g, dphi, W_hh, weights)
+
+
+def _bptt_full(g, dphi, W_hh, xi=None):
+    """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ φ'(a_t)``, t = T … 1."""
+    T, n, B = g.shape
+    dtype = np.result_type(g, W_hh)
+    dh = np.empty((T, n, B), dtype=dtype)
+    da = dh if dphi is None else np.empty((T, n, B), dtype=dtype)
+    carry = np.zeros((n, B), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
+    W_T = W_hh.T
+    for t in range(T - 1, -1, -1):
+        np.add(g[t], carry, out=dh[t])                                    # ADD this step's own gradient to the carry
+        if dphi is not None:
+            np.multiply(dh[t], dphi[t], out=da[t])
+        np.matmul(W_T, da[t], out=carry)
+        if xi is not None:
+            carry *= xi[t]                                                # ξ_t = 0 cuts the chain here
+    return da, dh, carry
+
+
+def _bptt_truncated(g, dphi, W_hh, k):
+    """Each loss backpropagated through its last ``k`` steps: a sum over lags ``ℓ = 0 … k-1``.
+
+    ``G[j]`` holds ``∂E_{j+ℓ}/∂h_j`` for the current lag ℓ, for every j at once (one stacked matmul per lag),
+    so ``δa_j = Σ_{ℓ<k} G_ℓ[j] ⊙ φ'(a_j)``. The state before each window gets no gradient from that loss.
+    """
+    T, n, B = g.shape
+    dh = np.zeros_like(g)
+    da = np.zeros_like(g)
+    dh0 = np.zeros((n, B), dtype=g.dtype)
+    G = g.copy()
+    for ell in range(k):
+        m = T - ell                                                        # steps j with a loss ℓ steps later
+        A = G[:m] if dphi is None else G[:m] * dphi[:m]
+        dh[:m] += G[:m]
+        da[:m] += A
+        dh0 += W_hh.T @ A[0]                                               # loss ℓ+1 (<= k) reaches h_0
+        if ell + 1 < k and m > 1:
+            G[:m - 1] = np.matmul(W_hh.T, A[1:m])
+    return da, dh, dh0
+
+
+def _recurrent_weight_grads(da, x, hs, in_key, rec_key):
+    """``Σ_t δa_t x_tᵀ`` and ``Σ_t δa_t h_{t-1}ᵀ``, each one matmul over all steps and the batch."""
+    return {in_key: np.tensordot(da, x, axes=([0, 2], [0, 2])),
+            rec_key: np.tensordot(da, hs[:-1], axes=([0, 2], [0, 2]))}
+
+
+def _project(W, seq):
+    """``W @ seq_t`` for every step in ONE matmul: (m, n) @ (n, T·B), returned as (m, T, B)."""
+    T, n, B = seq.shape
+    flat = np.ascontiguousarray(seq.transpose(1, 0, 2)).reshape(n, T * B)
+    return (W @ flat).reshape(W.shape[0], T, B)
+
+
+# ---------------------------------------------------------------- input checks
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"argument 'rng': expected a numpy.random.Generator (np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__}")
+
+
+def _check_sequence(x, h0, params, shapes):
+    dims = {}
+    p = check_params(params, shapes, dims)
+    x = check_array("x", x, ("T", "n_x", "B"), dims)
+    if x.shape[0] < 1:
+        raise ValueError("argument 'x': the sequence is empty (T = 0)")
+    if h0 is None:
+        h0 = np.zeros((dims["n_h"], x.shape[2]), dtype=x.dtype)
+    h0 = check_array("h0", h0, ("n_h", "B"), dims)
+    return x, h0, p
