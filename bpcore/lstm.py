@@ -1,0 +1,403 @@
+"""LSTM: step and sequence forward/backward in the notation of seed 000, "LSTM 的解决方式".
+
+Sizes (seed 000, "参数尺寸"): input ``x_t`` is ``n × 1``, the previous output ``h_{t-1}`` is ``m × 1``, the
+hidden size is ``p = m``. Each gate acts on the stacked column ``[h_{t-1}; x_t]`` of size ``(m + n) × 1``:
+
+    f_t  = σ(W_f [h_{t-1}; x_t] + b_f)          forget gate        W_f : p × (m+n), b_f : p × 1
+    i_t  = σ(W_i [h_{t-1}; x_t] + b_i)          input gate         W_i : p × (m+n), b_i : p × 1
+    C̃_t  = tanh(W_c [h_{t-1}; x_t] + b_c)       candidate state    W_c : p × (m+n), b_c : p × 1
+    o_t  = σ(W_o [h_{t-1}; x_t] + b_o)          output gate        W_o : p × (m+n), b_o : p × 1
+    C_t  = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t            cell state
+    h_t  = o_t ⊙ tanh(C_t)                       output
+
+A batch is extra columns (``x_t`` is ``n × B``), a sequence puts time first (``x`` is ``T × n × B``).
+
+Two layers of code:
+
+* ``step_forward`` / ``step_backward`` follow the derivation one step at a time and are written to be
+  read next to lesson 08: ``δh_t → δo_t, δC_t``; ``δf_t, δi_t, δC̃_t, δC_{t-1}``; ``δW_*``; ``δh_{t-1}``.
+* ``forward`` / ``backward`` run a whole sequence fast. Internally ``W_*`` is split into its column
+  blocks ``W_*h`` (acting on ``h_{t-1}``) and ``W_*x`` (acting on ``x_t``) and the four gates are stacked
+  into one ``4p``-row matrix (order f, i, o, c so the three sigmoids are one contiguous block). All input
+  projections ``W_*x x_t + b_*`` are one matmul before the time loop; inside the loop only the recurrent
+  ``W_*h h_{t-1}`` and the elementwise gate algebra remain; after the backward loop each weight gradient
+  is one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the elementwise cell
+  code (``_cell_forward`` / ``_cell_backward``), so the fast path is the derivation, not a copy of it.
+
+``backward`` also returns the per-step totals ``delta_h[t] = ∂E/∂h_t`` and ``delta_C[t] = ∂E/∂C_t`` (all
+later losses included) that the gradient-norm diagnostics plot against the lag.
+
+On top sits an optional output layer ``z_t = W_hz h_t + b_z`` with a softmax cross-entropy (classes) or
+squared-error (regression, e.g. the adding problem) loss, read out at the last step or at every step:
+``loss_and_grads`` makes a sequence task train end to end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpcore.validate import check_array, check_params, check_scalar
+
+GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
+_STACK = ("f", "i", "o", "c")
+WEIGHTS = tuple(f"W_{g}" for g in GATES)
+BIASES = tuple(f"b_{g}" for g in GATES)
+OUTPUT = ("W_hz", "b_z")
+
+
+# ----------------------------------------------------------------------------------------------------
+# parameters
+
+
+def init_params(n: int, p: int, rng: np.random.Generator, *, forget_bias: float = 1.0, n_out: int | None = None,
+                scale: float | None = None, dtype=np.float64) -> dict:
+    """Random LSTM parameters for ``n`` inputs and ``p`` hidden units (and an output layer if ``n_out``).
+
+    ``W_*`` ~ N(0, scale²) with ``scale = 1/sqrt(p + n)`` by default; ``b_i, b_c, b_o = 0``;
+    ``b_f = forget_bias`` (every entry): a positive forget bias starts ``f_t = σ(b_f + …)`` near 1, so the
+    cell state — and the gradient along it — is carried over many steps from the first update on
+    (lesson 08). With ``n_out`` adds ``W_hz`` (``n_out × p``, scale ``1/sqrt(p)``) and ``b_z = 0``.
+    """
+    check_scalar("n", n, low=1, integer=True)
+    check_scalar("p", p, low=1, integer=True)
+    check_scalar("forget_bias", forget_bias)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"argument 'rng': expected a numpy Generator (np.random.default_rng(seed)), got {rng!r}")
+    if scale is None:
+        scale = 1.0 / np.sqrt(p + n)
+    check_scalar("scale", scale, low=0)
+    params = {}
+    for g in GATES:
+        params[f"W_{g}"] = (rng.standard_normal((p, p + n)) * scale).astype(dtype)
+    for g in GATES:
+        params[f"b_{g}"] = np.full((p, 1), forget_bias if g == "f" else 0.0, dtype=dtype)
+    if n_out is not None:
+        check_scalar("n_out", n_out, low=1, integer=True)
+        params["W_hz"] = (rng.standard_normal((n_out, p)) / np.sqrt(p)).astype(dtype)
+        params["b_z"] = np.zeros((n_out, 1), dtype=dtype)
+    return params
+
+
+def _check_lstm_params(params: dict, dims: dict) -> dict:
+    """Check the eight gate blocks; binds ``dims['p']`` and ``dims['n']``."""
+    if not isinstance(params, dict):
+        raise ValueError(f"argument 'params': expected a dict of arrays, got {type(params).__name__}")
+    shapes = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
+    checked = check_params(params, shapes, dims)
+    p, mn = dims["p"], dims["m+n"]
+    if mn <= p:
+        raise ValueError(f"argument 'params': W_f has shape {checked['W_f'].shape}; expected p × (m + n) "
+                         f"with m = p = {p} columns for h_(t-1) and at least one input column (n >= 1)")
+    dims["n"] = mn - p
+    return checked
+
+
+def _dtype(params: dict):
+    dt = np.result_type(*(params[k] for k in WEIGHTS))
+    return dt if dt in (np.float32, np.float64) else np.float64
+
+
+def stack_gates(params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(W_h, W_x, b)``: the gates' column blocks stacked in the order f, i, o, c.
+
+    ``W_h`` (4p × p) multiplies ``h_{t-1}``, ``W_x`` (4p × n) multiplies ``x_t``, ``b`` is 4p × 1.
+    """
+    p = params["W_f"].shape[0]
+    W = np.concatenate([params[f"W_{g}"] for g in _STACK], axis=0)
+    b = np.concatenate([params[f"b_{g}"] for g in _STACK], axis=0)
+    return np.ascontiguousarray(W[:, :p]), np.ascontiguousarray(W[:, p:]), b
+
+
+def _unstack(dW_h: np.ndarray, dW_x: np.ndarray, db: np.ndarray) -> dict:
+    """Inverse of :func:`stack_gates` for gradients: back to ``{W_f: p × (m+n), b_f: p × 1, ...}``."""
+    p = dW_h.shape[1]
+    grads = {}
+    for k, g in enumerate(_STACK):
+        rows = slice(k * p, (k + 1) * p)
+        grads[f"W_{g}"] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
+        grads[f"b_{g}"] = db[rows]
+    return {k: grads[k] for k in WEIGHTS + BIASES}
+
+
+# ----------------------------------------------------------------------------------------------------
+# the cell's elementwise algebra, shared by the step and the sequence functions
+
+
+def _cell_forward(a: np.ndarray, C_prev: np.ndarray):
+    """Gate activations from stacked pre-activations ``a`` (4p × B, order f, i, o, c), overwritten in place.
+
+    Returns ``(gates, C, tanh_C, h)``; ``gates`` is ``a`` holding ``[f; i; o; C̃]``.
+    σ is computed as ``(1 + tanh(a/2)) / 2``: exact, overflow-free for any ``a``, and one ufunc call
+    for all three sigmoid gates.
+    """
+    p = C_prev.shape[0]
+    sig = a[:3 * p]
+    sig *= 0.5
+    np.tanh(sig, out=sig)
+    sig += 1.0
+    sig *= 0.5
+    np.tanh(a[3 * p:], out=a[3 * p:])
+    f, i, o, C_tilde = a[:p], a[p:2 * p], a[2 * p:3 * p], a[3 * p:]
+    C = f * C_prev
+    C += i * C_tilde
+    tanh_C = np.tanh(C)
+    h = o * tanh_C
+    return a, C, tanh_C, h
+
+
+def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
+    """Derivation steps 1–2 and the gate nonlinearities for one step.
+
+    Given ``δh_t`` (total ∂E/∂h_t) and ``δC_t`` arriving from step t+1 (∂E/∂C_t through C_{t+1} only),
+    returns ``(δa, δC_t_total, δC_{t-1})`` where ``δa`` (4p × B, order f, i, o, c) is the gradient of the
+    gate pre-activations and ``δC_t_total`` adds the path through ``h_t``.
+    """
+    p = C_prev.shape[0]
+    f, i, o, C_tilde = gates[:p], gates[p:2 * p], gates[2 * p:3 * p], gates[3 * p:]
+    delta_a = np.empty_like(gates) if out is None else out
+    # step 1: h_t = o_t ⊙ tanh(C_t)  →  δo_t = δh_t ⊙ tanh(C_t),  δC_t += δh_t ⊙ o_t ⊙ (1 - tanh²(C_t))
+    delta_o = delta_h * tanh_C
+    delta_C = delta_C + delta_h * o * (1.0 - tanh_C * tanh_C)
+    # step 2: C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
+    delta_f = delta_C * C_prev
+    delta_i = delta_C * C_tilde
+    delta_C_tilde = delta_C * i
+    delta_C_prev = delta_C * f
+    # through the nonlinearities: σ' = σ(1 - σ), tanh' = 1 - tanh²
+    np.multiply(delta_f, f * (1.0 - f), out=delta_a[:p])
+    np.multiply(delta_i, i * (1.0 - i), out=delta_a[p:2 * p])
+    np.multiply(delta_o, o * (1.0 - o), out=delta_a[2 * p:3 * p])
+    np.multiply(delta_C_tilde, 1.0 - C_tilde * C_tilde, out=delta_a[3 * p:])
+    return delta_a, delta_C, delta_C_prev
+
+
+# ----------------------------------------------------------------------------------------------------
+# one time step, as derived
+
+
+def step_forward(x: np.ndarray, h_prev: np.ndarray, C_prev: np.ndarray, params: dict):
+    """One LSTM step ``(x_t, h_{t-1}, C_{t-1}) → (h_t, C_t)``.
+
+    Inputs:
+      x      : (n, B) input ``x_t``
+      h_prev : (p, B) previous output ``h_{t-1}``
+      C_prev : (p, B) previous cell state ``C_{t-1}``
+      params : ``W_f, W_i, W_c, W_o`` (p, p+n) and ``b_f, b_i, b_c, b_o`` (p, 1)
+    Returns ``((h, C), cache)`` with ``h, C`` (p, B).
+    """
+    dims = {}
+    P = _check_lstm_params(params, dims)
+    dt = _dtype(P)
+    x = check_array("x", x, ("n", "B"), dims).astype(dt, copy=False)
+    h_prev = check_array("h_prev", h_prev, ("p", "B"), dims).astype(dt, copy=False)
+    C_prev = check_array("C_prev", C_prev, ("p", "B"), dims).astype(dt, copy=False)
+    hx = np.concatenate([h_prev, x], axis=0)                     # [h_{t-1}; x_t] : (m+n) × B
+    a = np.concatenate([P[f"W_{g}"] @ hx + P[f"b_{g}"] for g in _STACK], axis=0)
+    gates, C, tanh_C, h = _cell_forward(a, C_prev)
+    return (h, C), {"hx": hx, "C_prev": C_prev, "gates": gates, "tanh_C": tanh_C, "params": P}
+
+
+def step_backward(delta_h: np.ndarray, delta_C: np.ndarray, cache: dict) -> dict:
+    """Backward through one step, following derivation steps 1–4 of lesson 08.
+
+    Inputs:
+      delta_h : (p, B) ``∂E/∂h_t`` (everything that reaches h_t: its own loss and step t+1)
+      delta_C : (p, B) ``∂E/∂C_t`` through ``C_{t+1}`` only (zeros at the last step)
+      cache   : from :func:`step_forward`
+    Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x`` (n, B), ``h_prev`` (p, B),
+    ``C_prev`` (p, B) — the last two are what step t-1 receives as its ``delta_h``/``delta_C`` (plus its own
+    loss for ``delta_h``).
+    """
+    P, hx, gates = cache["params"], cache["hx"], cache["gates"]
+    p = P["W_f"].shape[0]
+    dims = {"p": p, "B": hx.shape[1]}
+    delta_h = check_array("delta_h", delta_h, ("p", "B"), dims)
+    delta_C = check_array("delta_C", delta_C, ("p", "B"), dims)
+    delta_a, _, delta_C_prev = _cell_backward(delta_h, delta_C, gates, cache["C_prev"], cache["tanh_C"])
+    grads = {}
+    delta_hx = np.zeros_like(hx)
+    for k, g in enumerate(_STACK):
+        delta_a_g = delta_a[k * p:(k + 1) * p]              # ∂E/∂(W_g [h;x] + b_g) : p × B
+        grads[f"W_{g}"] = delta_a_g @ hx.T                  # step 3: δW_g = δa_g ⊗ [h_{t-1}; x_t]
+        grads[f"b_{g}"] = delta_a_g.sum(axis=1, keepdims=True)
+        delta_hx += P[f"W_{g}"].T @ delta_a_g               # step 4: δ[h_{t-1}; x_t] = Σ_g W_g^T δa_g
+    out = {k: grads[k] for k in WEIGHTS + BIASES}
+    out.update(x=delta_hx[p:], h_prev=delta_hx[:p], C_prev=delta_C_prev)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# a whole sequence, fast
+
+
+def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.ndarray | None = None):
+    """Run the LSTM over a sequence.
+
+    Inputs:
+      x      : (T, n, B) inputs ``x_1 … x_T``
+      params : the eight gate blocks (extra keys such as ``W_hz`` are ignored)
+      h0, C0 : (p, B) initial output and cell state (zeros if omitted)
+    Returns ``(h, cache)``: ``h`` is (T, p, B) with ``h[t-1] = h_t``; ``cache["C"]`` holds the cell states
+    (T, p, B), ``cache["gates"]`` the activations (T, 4p, B) in the stacked order f, i, o, c.
+    """
+    dims = {}
+    P = _check_lstm_params(params, dims)
+    dt = _dtype(P)
+    x = check_array("x", x, ("T", "n", "B"), dims).astype(dt, copy=False)
+    T, n, B = x.shape
+    if T < 1:
+        raise ValueError(f"argument 'x': expected at least one time step, got shape {x.shape}")
+    p = dims["p"]
+    h0 = np.zeros((p, B), dt) if h0 is None else check_array("h0", h0, ("p", "B"), dims).astype(dt, copy=False)
+    C0 = np.zeros((p, B), dt) if C0 is None else check_array("C0", C0, ("p", "B"), dims).astype(dt, copy=False)
+    W_h, W_x, b = stack_gates(P)
+    # every input projection W_*x x_t + b_* in one matmul: (4p × n) @ (n × T·B)
+    a_x = (W_x @ x.transpose(1, 0, 2).reshape(n, T * B) + b).reshape(4 * p, T, B)
+    h = np.empty((T, p, B), dt)
+    C = np.empty((T, p, B), dt)
+    tanh_C = np.empty((T, p, B), dt)
+    gates = np.empty((T, 4 * p, B), dt)
+    h_t, C_t = h0, C0
+    for t in range(T):
+        a = np.matmul(W_h, h_t, out=gates[t])
+        a += a_x[:, t]
+        _, C_t, tanh_C[t], h_t = _cell_forward(a, C_t)
+        C[t], h[t] = C_t, h_t
+    cache = {"x": x, "h0": h0, "C0": C0, "h": h, "C": C, "tanh_C": tanh_C, "gates": gates,
+             "W_h": W_h, "W_x": W_x}
+    return h, cache
+
+
+def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | None = None, *,
+             truncate: int | None = None) -> dict:
+    """Backpropagation through time for :func:`forward`.
+
+    Inputs:
+      delta_h_out  : (T, p, B) gradient of the loss with respect to each output ``h_t`` *directly* (from
+                     the output layer at step t); zeros where a step has no loss
+      cache        : from :func:`forward`
+      delta_C_last : (p, B) optional gradient arriving at ``C_T`` from outside (e.g. a next chunk)
+      truncate     : None for full BPTT, or k ≥ 1 to stop the gradient carried along ``h`` and ``C``
+                     at every k-th step counted back from T (chunked truncated BPTT; for a loss at the
+                     last step only this keeps exactly the last k steps)
+    Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x`` (T, n, B), ``h0`` and ``C0``
+    (p, B), and the per-step totals ``delta_h`` = ∂E/∂h_t and ``delta_C`` = ∂E/∂C_t, both (T, p, B).
+
+    The classic bug this avoids: at each step the gradient from the step's own output must be *added*
+    to the one carried back from step t+1: ``δh_t = δh_out[t] + W_h^T δa_{t+1}``.
+    """
+    h, C, gates, tanh_C = cache["h"], cache["C"], cache["gates"], cache["tanh_C"]
+    T, p, B = h.shape
+    dims = {"T": T, "p": p, "B": B}
+    delta_h_out = check_array("delta_h_out", delta_h_out, ("T", "p", "B"), dims)
+    if truncate is not None:
+        check_scalar("truncate", truncate, low=1, integer=True)
+    W_h, W_x = cache["W_h"], cache["W_x"]
+    delta_a = np.empty_like(gates)
+    delta_h = np.empty_like(h)
+    delta_C = np.empty_like(C)
+    carry_h = np.zeros((p, B), h.dtype)
+    carry_C = (np.zeros((p, B), h.dtype) if delta_C_last is None
+               else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(h.dtype))
+    for t in range(T - 1, -1, -1):
+        if truncate is not None and t < T - 1 and (T - 1 - t) % truncate == 0:
+            carry_h[:] = 0.0                                   # a chunk boundary: nothing flows back
+            carry_C[:] = 0.0
+        delta_h[t] = delta_h_out[t] + carry_h                  # ADD the output's gradient to the carried one
+        C_prev = C[t - 1] if t > 0 else cache["C0"]
+        _, delta_C[t], carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
+                                                out=delta_a[t])
+        carry_h = W_h.T @ delta_a[t]                           # step 4, recurrent block only
+    # step 3 and step 4 (input block), each one matmul over all T·B columns
+    a_cols = delta_a.transpose(1, 0, 2).reshape(4 * p, T * B)
+    h_prev = np.concatenate([cache["h0"][None], h[:-1]], axis=0)
+    dW_h = a_cols @ h_prev.transpose(0, 2, 1).reshape(T * B, p)
+    x = cache["x"]
+    n = x.shape[1]
+    dW_x = a_cols @ x.transpose(0, 2, 1).reshape(T * B, n)
+    db = a_cols.sum(axis=1, keepdims=True)
+    grads = _unstack(dW_h, dW_x, db)
+    grads["x"] = (W_x.T @ a_cols).reshape(n, T, B).transpose(1, 0, 2)
+    grads["h0"] = carry_h
+    grads["C0"] = carry_C
+    grads["delta_h"] = delta_h
+    grads["delta_C"] = delta_C
+    return grads
+
+
+# ----------------------------------------------------------------------------------------------------
+# output layer and loss: a sequence task end to end
+
+READOUTS = ("last", "all")
+
+
+def _check_task(params: dict, x, loss: str, readout: str):
+    from bpcore.functional import loss as loss_fn
+
+    if readout not in READOUTS:
+        raise ValueError(f"argument 'readout': expected one of {READOUTS}, got {readout!r}")
+    J, dJ = loss_fn(loss)
+    missing = [k for k in OUTPUT if k not in params]
+    if missing:
+        raise ValueError(f"argument 'params': missing output layer key(s) {missing}; "
+                         "create them with init_params(..., n_out=K)")
+    dims = {"p": params["W_f"].shape[0] if "W_f" in params else None}
+    check_params(params, {"W_hz": ("K", "p"), "b_z": ("K", 1)}, dims)
+    return J, dJ
+
+
+def predict(params: dict, x: np.ndarray, *, readout: str = "last", h0=None, C0=None) -> np.ndarray:
+    """Outputs ``z_t = W_hz h_t + b_z``: (K, B) at the last step, or (T, K, B) at every step."""
+    _check_task(params, x, "squared_error", readout)
+    h, _ = forward(x, params, h0, C0)
+    if readout == "last":
+        return params["W_hz"] @ h[-1] + params["b_z"]
+    return np.matmul(params["W_hz"], h) + params["b_z"]
+
+
+def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, loss: str = "cross_entropy",
+                   readout: str = "last", h0=None, C0=None, truncate: int | None = None,
+                   details: bool = False):
+    """Loss of a sequence task and its gradient for every key of ``params`` (gates and output layer).
+
+    ``z_t = W_hz h_t + b_z``; with ``readout="last"`` the loss is ``E = J(z_T, y)``; with ``"all"`` it is
+    ``E = Σ_{t=1}^{T} J(z_t, y_t)``. ``J`` is :mod:`bpcore.functional`'s ``"cross_entropy"`` (softmax from
+    the logits, mean over the batch; ``y`` integer labels (B,) or (T, B)) or ``"squared_error"``
+    (``½‖z - y‖²`` mean over the batch; ``y`` (K, B) or (T, K, B)).
+
+    Returns ``(E, grads)``, grads keyed exactly like ``params`` (so ``bpcore.optim`` can clip and step
+    them), or ``(E, grads, info)`` with ``details=True``: ``info`` holds ``delta_h`` and ``delta_C``
+    (T, p, B), the per-step ``∂E/∂h_t`` and ``∂E/∂C_t``, and ``z``, the outputs.
+    ``truncate`` is passed to :func:`backward`.
+    """
+    J, dJ = _check_task(params, x, loss, readout)
+    h, cache = forward(x, params, h0, C0)
+    W_hz, b_z = params["W_hz"], params["b_z"]
+    T = h.shape[0]
+    delta_h_out = np.zeros_like(h)
+    if readout == "last":
+        z = W_hz @ h[-1] + b_z
+        E = J(z, y)
+        delta_z = dJ(z, y)                                       # (K, B)
+        dW_hz = delta_z @ h[-1].T
+        db_z = delta_z.sum(axis=1, keepdims=True)
+        delta_h_out[-1] = W_hz.T @ delta_z
+    else:
+        z = np.matmul(W_hz, h) + b_z                             # (T, K, B)
+        if np.shape(y)[:1] != (T,):
+            raise ValueError(f"argument 'y': readout='all' needs one target per step, shape ({T}, …); "
+                             f"got {np.shape(y)}")
+        E = sum(J(z[t], y[t]) for t in range(T))
+        delta_z = np.stack([dJ(z[t], y[t]) for t in range(T)])
+        K, B = z.shape[1:]
+        dW_hz = delta_z.transpose(1, 0, 2).reshape(K, T * B) @ h.transpose(0, 2, 1).reshape(T * B, -1)
+        db_z = delta_z.sum(axis=(0, 2))[:, None]
+        delta_h_out = np.matmul(W_hz.T, delta_z)
+    g = backward(delta_h_out, cache, truncate=truncate)
+    grads = {k: g[k] for k in WEIGHTS + BIASES}
+    grads.update(W_hz=dW_hz, b_z=db_z)
+    grads = {k: grads[k] for k in params if k in grads}
+    if details:
+        return E, grads, {"delta_h": g["delta_h"], "delta_C": g["delta_C"], "z": z, "h0": g["h0"],
+                          "C0": g["C0"], "x": g["x"]}
+    return E, grads

@@ -1,0 +1,240 @@
+"""bpcore.lstm: gradient checks of every block, step/sequence agreement, truncation, input errors."""
+
+import numpy as np
+import pytest
+
+from bpcore import lstm
+from bpcore.gradcheck import check_gradients, check_vjp
+
+SEEDS = range(6)
+
+
+def random_problem(seed, *, forget_bias=None):
+    """Random sizes, length and parameters (biases random too, so every block gets a nonzero gradient)."""
+    rng = np.random.default_rng(seed)
+    n, p, B, T = (int(v) for v in rng.integers(1, 5, size=4))
+    T += 1
+    params = lstm.init_params(n, p, rng, scale=0.8)
+    for k in lstm.BIASES:
+        params[k] = rng.standard_normal((p, 1)) * 0.5
+    if forget_bias is not None:
+        params["b_f"][:] = forget_bias
+    params["x"] = rng.standard_normal((T, n, B))
+    params["h0"] = rng.standard_normal((p, B)) * 0.5
+    params["C0"] = rng.standard_normal((p, B))
+    return rng, params
+
+
+def seq_forward(q):
+    return lstm.forward(q["x"], q, q["h0"], q["C0"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sequence_backward_passes_vjp_check(seed):
+    """All eight weight and bias blocks, h0, C0 and the inputs, with an upstream gradient at every step."""
+    rng, params = random_problem(seed)
+    report = check_vjp(seq_forward, lstm.backward, params, rng, threshold=1e-8)
+    assert report.ok, f"sequence backward is wrong:\n{report}"
+    assert {r.name for r in report.rows} == set(lstm.WEIGHTS + lstm.BIASES + ("x", "h0", "C0"))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_step_backward_passes_vjp_check(seed):
+    rng, params = random_problem(seed)
+    x = params.pop("x")
+    params["x_t"] = x[0]
+    params["C_prev"] = params.pop("C0")
+
+    def forward(q):
+        return lstm.step_forward(q["x_t"], q["h0"], q["C_prev"], q)
+
+    def backward(d, cache):
+        g = lstm.step_backward(d[0], d[1], cache)
+        return g | {"x_t": g["x"], "h0": g["h_prev"]}
+
+    report = check_vjp(forward, backward, params, rng, threshold=1e-8)
+    assert report.ok, f"step backward is wrong:\n{report}"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sequence_equals_a_loop_of_steps_forward_and_backward(seed):
+    """The fast sequence path is the derivation: same numbers as step_forward/step_backward in a loop."""
+    rng, params = random_problem(seed)
+    x, h0, C0 = params["x"], params["h0"], params["C0"]
+    h, cache = lstm.forward(x, params, h0, C0)
+    dh_out = rng.standard_normal(h.shape)
+    grads = lstm.backward(dh_out, cache)
+    hs, caches, h_t, C_t = [], [], h0, C0
+    for t in range(x.shape[0]):
+        (h_t, C_t), c = lstm.step_forward(x[t], h_t, C_t, params)
+        hs.append(h_t)
+        caches.append(c)
+    np.testing.assert_allclose(np.stack(hs), h, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.stack([c["tanh_C"] for c in caches]), cache["tanh_C"], rtol=1e-12)
+    carry_h, carry_C = np.zeros_like(h0), np.zeros_like(C0)
+    total = {k: 0.0 for k in lstm.WEIGHTS + lstm.BIASES}
+    for t in reversed(range(x.shape[0])):
+        delta_h = dh_out[t] + carry_h          # the upstream dh is ADDED to the carried one
+        np.testing.assert_allclose(grads["delta_h"][t], delta_h, rtol=1e-10, atol=1e-13)
+        g = lstm.step_backward(delta_h, carry_C, caches[t])
+        for k in total:
+            total[k] = total[k] + g[k]
+        np.testing.assert_allclose(grads["x"][t], g["x"], rtol=1e-10, atol=1e-13)
+        carry_h, carry_C = g["h_prev"], g["C_prev"]
+    for k in total:
+        np.testing.assert_allclose(grads[k], total[k], rtol=1e-10, atol=1e-13, err_msg=k)
+    np.testing.assert_allclose(grads["h0"], carry_h, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(grads["C0"], carry_C, rtol=1e-10, atol=1e-13)
+
+
+def test_delta_C_and_delta_h_are_total_gradients_of_each_step():
+    """delta_C[k] = ∂E/∂C_k and delta_h[k] = ∂E/∂h_k with E = Σ_t w_t · h_t (all later losses included)."""
+    rng, params = random_problem(3)
+    x, h0, C0 = params["x"], params["h0"], params["C0"]
+    h, cache = lstm.forward(x, params, h0, C0)
+    T, p, _ = h.shape
+    w = rng.standard_normal(h.shape)
+    grads = lstm.backward(w, cache)
+    for k in range(T):
+        o_k = cache["gates"][k][2 * p:3 * p]
+
+        def E_of_C(q, k=k, o_k=o_k):       # perturb C_k: it reaches E through h_k = o_k ⊙ tanh(C_k) and C_{k+1}
+            h_k = o_k * np.tanh(q["C"])
+            rest, _ = lstm.forward(x[k + 1:], params, h_k, q["C"]) if k + 1 < T else (np.zeros((0,)), None)
+            return float(np.sum(w[k] * h_k) + np.sum(rest * w[k + 1:]))
+
+        def E_of_h(q, k=k):                # perturb h_k: its own term and everything after
+            rest, _ = lstm.forward(x[k + 1:], params, q["h"], cache["C"][k]) if k + 1 < T else (np.zeros((0,)), None)
+            return float(np.sum(w[k] * q["h"]) + np.sum(rest * w[k + 1:]))
+
+        report = check_gradients(E_of_C, {"C": cache["C"][k]}, {"C": grads["delta_C"][k]})
+        assert report.ok, f"delta_C[{k}] is not ∂E/∂C_k:\n{report}"
+        report = check_gradients(E_of_h, {"h": h[k]}, {"h": grads["delta_h"][k]})
+        assert report.ok, f"delta_h[{k}] is not ∂E/∂h_k:\n{report}"
+
+
+def test_backward_twice_gives_the_same_gradients():
+    rng, params = random_problem(4)
+    h, cache = lstm.forward(params["x"], params, params["h0"], params["C0"])
+    d = rng.standard_normal(h.shape)
+    g1 = lstm.backward(d, cache)
+    g2 = lstm.backward(d, cache)
+    for k in g1:
+        np.testing.assert_array_equal(g1[k], g2[k], err_msg=f"{k} accumulates across calls")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_truncated_backward(seed):
+    rng, params = random_problem(seed)
+    x = rng.standard_normal((7, params["x"].shape[1], params["x"].shape[2]))
+    h, cache = lstm.forward(x, params, params["h0"], params["C0"])
+    d_last = np.zeros_like(h)
+    d_last[-1] = rng.standard_normal(h[-1].shape)
+    full = lstm.backward(d_last, cache)
+    same = lstm.backward(d_last, cache, truncate=7)
+    for k in full:
+        np.testing.assert_allclose(same[k], full[k], rtol=1e-12, err_msg=k)
+    cut = lstm.backward(d_last, cache, truncate=3)
+    # a loss at the last step reaches exactly the last 3 steps
+    assert np.all(cut["delta_C"][:4] == 0) and np.all(cut["delta_h"][:4] == 0)
+    np.testing.assert_allclose(cut["delta_C"][4:], full["delta_C"][4:], rtol=1e-12)
+    assert np.all(cut["h0"] == 0) and np.all(cut["x"][:4] == 0)
+    # and the truncated weight gradient is the gradient of the last 3 steps run from the true state
+    params3 = {k: params[k] for k in lstm.WEIGHTS + lstm.BIASES}
+    h3, cache3 = lstm.forward(x[4:], params3, h[3], cache["C"][3])
+    g3 = lstm.backward(d_last[4:], cache3)
+    for k in params3:
+        np.testing.assert_allclose(cut[k], g3[k], rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+LOSS_CASES = [
+    ("cross_entropy", "last"), ("cross_entropy", "all"), ("squared_error", "last"), ("squared_error", "all"),
+]
+
+
+@pytest.mark.parametrize("loss,readout", LOSS_CASES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_loss_and_grads_pass_gradient_check(loss, readout, seed):
+    rng = np.random.default_rng(seed)
+    n, p, B, T, K = 3, 4, 3, 5, 3
+    params = lstm.init_params(n, p, rng, n_out=K, scale=0.8)
+    params["b_z"] = rng.standard_normal((K, 1))
+    x = rng.standard_normal((T, n, B))
+    if loss == "cross_entropy":
+        y = rng.integers(0, K, B) if readout == "last" else rng.integers(0, K, (T, B))
+    else:
+        y = rng.standard_normal((K, B)) if readout == "last" else rng.standard_normal((T, K, B))
+    E, grads = lstm.loss_and_grads(params, x, y, loss=loss, readout=readout)
+    assert set(grads) == set(params)
+    # step 1e-3: the loss is a batch mean of size ~1, so its round-off (1e-16/step) must stay small
+    # next to gradients of order 1e-3 (fourth-order differences keep the truncation error at ~1e-12)
+    report = check_gradients(lambda q: lstm.loss_and_grads(q, x, y, loss=loss, readout=readout)[0],
+                             params, grads, threshold=1e-8, step=1e-3)
+    assert report.ok, f"{loss}/{readout}:\n{report}"
+    _, _, info = lstm.loss_and_grads(params, x, y, loss=loss, readout=readout, details=True)
+    assert info["delta_C"].shape == (T, p, B) and info["delta_h"].shape == (T, p, B)
+    z = lstm.predict(params, x, readout=readout)
+    np.testing.assert_allclose(z, info["z"])
+
+
+def test_forget_bias_initialisation_and_float32():
+    rng = np.random.default_rng(0)
+    params = lstm.init_params(2, 3, rng, forget_bias=3.0, dtype=np.float32)
+    assert np.all(params["b_f"] == 3.0) and np.all(params["b_i"] == 0)
+    assert params["W_f"].shape == (3, 5) and params["W_f"].dtype == np.float32
+    h, cache = lstm.forward(rng.standard_normal((4, 2, 2)), params)
+    assert h.dtype == np.float32
+    f = cache["gates"][:, :3]
+    assert np.all(f > 0.8) and f.mean() > 0.9, "σ(3 + small) should start near 1"
+    g = lstm.backward(np.ones_like(h), cache)
+    assert g["W_f"].dtype == np.float32
+
+
+def test_bad_inputs_raise_clear_errors():
+    rng = np.random.default_rng(0)
+    params = lstm.init_params(2, 3, rng, n_out=2)
+    x = rng.standard_normal((4, 2, 5))
+    with pytest.raises(ValueError, match=r"'x'.*\(4, 5\)"):
+        lstm.forward(rng.standard_normal((4, 5)), params)          # missing the batch axis
+    with pytest.raises(ValueError, match=r"'x'.*axis 1 \('n'\) has size 3"):
+        lstm.forward(rng.standard_normal((4, 3, 5)), params)       # n does not match W_f's columns
+    bad = x.copy()
+    bad[1, 0, 2] = np.nan
+    with pytest.raises(ValueError, match="'x': contains 1 NaN"):
+        lstm.forward(bad, params)
+    with pytest.raises(ValueError, match=r"'h0'.*'B' = 5"):
+        lstm.forward(x, params, h0=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"'C0'.*'p'"):
+        lstm.forward(x, params, C0=np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['W_o'\]"):
+        lstm.forward(x, {k: v for k, v in params.items() if k != "W_o"})
+    with pytest.raises(ValueError, match=r"params\['b_i'\]"):
+        lstm.forward(x, params | {"b_i": np.zeros((3,))})
+    with pytest.raises(ValueError, match="at least one input column"):
+        lstm.forward(x, params | {k: params[k][:, :3] for k in lstm.WEIGHTS})
+    with pytest.raises(ValueError, match="at least one time step"):
+        lstm.forward(x[:0], params)
+    h, cache = lstm.forward(x, params)
+    with pytest.raises(ValueError, match=r"'delta_h_out'.*'T' = 4"):
+        lstm.backward(np.ones((3, 3, 5)), cache)
+    with pytest.raises(ValueError, match="'truncate'"):
+        lstm.backward(np.ones_like(h), cache, truncate=0)
+    with pytest.raises(ValueError, match="'rng'"):
+        lstm.init_params(2, 3, 0)
+    with pytest.raises(ValueError, match="'p'"):
+        lstm.init_params(2, 0, rng)
+    with pytest.raises(ValueError, match="'readout'"):
+        lstm.loss_and_grads(params, x, np.zeros(5, int), readout="first")
+    with pytest.raises(ValueError, match="unknown loss"):
+        lstm.loss_and_grads(params, x, np.zeros(5, int), loss="hinge")
+    with pytest.raises(ValueError, match="missing output layer"):
+        lstm.loss_and_grads({k: params[k] for k in lstm.WEIGHTS + lstm.BIASES}, x, np.zeros(5, int))
+    with pytest.raises(ValueError, match="out of range"):
+        lstm.loss_and_grads(params, x, np.full(5, 7))
+    with pytest.raises(ValueError, match="one target per step"):
+        lstm.loss_and_grads(params, x, np.zeros(5, int), readout="all")
+    (_, _), step_cache = lstm.step_forward(x[0], np.zeros((3, 5)), np.zeros((3, 5)), params)
+    with pytest.raises(ValueError, match=r"'delta_C'"):
+        lstm.step_backward(np.zeros((3, 5)), np.zeros((3, 4)), step_cache)
+    with pytest.raises(ValueError, match=r"'x'"):
+        lstm.step_forward(x[0][:1], np.zeros((3, 5)), np.zeros((3, 5)), params)
