@@ -100,6 +100,7 @@ class Row:
     max_abs: float
     kinks: int
     ok: bool
+    hint: str = ""  # for a failing row: what the analytic gradient looks like (see diagnose)
 
 
 @dataclass
@@ -133,6 +134,7 @@ class GradReport:
                 verdict += f", {r.kinks} entr{'y' if r.kinks == 1 else 'ies'} at a kink skipped"
             lines.append(f"{r.name:<{width}}  {str(r.shape):<14} {r.max_rel:>11.1e}  {str(r.where):<12} "
                          f"{r.max_abs:>10.1e}  {verdict}")
+        lines += [f"hint for {r.name}: {r.hint}" for r in self.rows if not r.ok and r.hint]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -143,17 +145,103 @@ class GradReport:
         return self
 
 
+class MissingGradientError(ValueError, KeyError):
+    """A backward function returned no gradient for a parameter (a ValueError; a KeyError for old callers)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def shape_hint(got: tuple, expected: tuple) -> str:
+    """Explain a gradient of the wrong shape in terms of the usual slip, or return ''."""
+    if len(got) == 2 and len(expected) == 2 and got == expected[::-1]:
+        return (" — the transpose of the expected shape: a weight gradient is delta @ input.T "
+                "(out × in), not input @ delta.T")
+    if len(expected) == 2 and expected[1] == 1 and len(got) == 2 and got[0] == expected[0]:
+        return (" — a bias gradient must be summed over the batch: delta.sum(axis=1, keepdims=True)")
+    if len(got) == len(expected) + 1 and got[1:] == expected:
+        return " — one axis too many: sum the per-step (or per-example) gradients over the first axis"
+    return ""
+
+
+def _close(x, y, tol):
+    scale = max(np.max(np.abs(x)) if x.size else 0.0, np.max(np.abs(y)) if y.size else 0.0, 1e-300)
+    return bool(np.max(np.abs(x - y)) <= tol * scale) if x.size else True
+
+
+def diagnose(analytic, numerical, mask=None, *, tol: float = 1e-4) -> str:
+    """Name the common mistake that turns the true gradient ``numerical`` into ``analytic``.
+
+    Recognised: all zeros (never computed or never accumulated — a forgotten bias gradient),
+    the transpose (a transposed weight), the negative (a sign error), a constant factor (a dropped 2,
+    a mean instead of a sum over the batch), and errors confined to some rows, columns or entries.
+    ``mask`` selects the entries to judge (kinks excluded). Returns one sentence, or a general hint.
+    """
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numerical, dtype=np.float64)
+    m = np.ones(n.shape, bool) if mask is None else np.asarray(mask, bool)
+    am, nm = a[m], n[m]
+    if am.size == 0:
+        return ""
+    n_scale = float(np.max(np.abs(nm)))
+    a_scale = float(np.max(np.abs(am)))
+    if n_scale == 0.0:
+        return "the true gradient is zero here (the parameter does not reach the output), but yours is not"
+    if a_scale <= 1e-12 * n_scale:
+        return ("your gradient is all zeros: it is never computed or never accumulated "
+                "(a forgotten bias gradient, or a += that never happens)")
+    if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and m.all():
+        if _close(a, n.T, tol) and not _close(a, n, tol):
+            return ("it equals the transpose of the true gradient: a transposed weight "
+                    "(use delta @ input.T for a weight, W.T @ delta to go back through it)")
+    if _close(am, -nm, tol):
+        return "it is the negative of the true gradient: a sign error"
+    c = float(np.dot(am, nm) / np.dot(nm, nm))
+    if c != 0.0 and _close(am, c * nm, tol):
+        if abs(c - 1) > tol:
+            return (f"it is {c:.4g} times the true gradient: a constant factor is off (a dropped 2 from a "
+                    "square, a 1/2 or 1/N too many, a mean instead of a sum over the batch, or the reverse)")
+    wrong = np.zeros(n.shape, bool)
+    scale = np.abs(a) + np.abs(n)
+    wrong[m] = np.abs(am - nm) > tol * np.maximum(scale[m], 1e-3 * scale[m].max())
+    count, total = int(wrong.sum()), int(m.sum())
+    if 0 < count < total and a.ndim == 2 and min(a.shape) > 1:
+        rows = np.flatnonzero(wrong.any(axis=1))
+        cols = np.flatnonzero(wrong.any(axis=0))
+        if len(rows) < a.shape[0]:
+            return (f"only row(s) {_span(rows)} of {a.shape[0]} are wrong, the others are right: "
+                    "check the part of the computation that feeds those outputs (one gate, one unit, one term)")
+        if len(cols) < a.shape[1]:
+            return (f"only column(s) {_span(cols)} of {a.shape[1]} are wrong, the others are right: "
+                    "check the inputs (or time steps, or examples) those columns belong to")
+    if 0 < count < total:
+        return (f"{total - count} of {total} entries are right and {count} are wrong: "
+                "a term of the chain rule is missing or wrong for some entries")
+    return ("not a transpose, sign or constant factor: check each factor of the chain rule — the derivative "
+            "of the right nonlinearity at the right point (tanh' = 1 - tanh², sigmoid' = σ(1 - σ)), "
+            "and every path into the parameter (gradients add where paths meet)")
+
+
+def _span(idx) -> str:
+    idx = [int(i) for i in idx]
+    if len(idx) > 2 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"{idx[0]}–{idx[-1]}"
+    return ", ".join(map(str, idx[:8])) + (" …" if len(idx) > 8 else "")
+
+
 def compare(analytic: dict, numerical: dict, kinks: dict | None = None, *, threshold: float = 1e-8,
             floor_rel: float = 1e-3) -> GradReport:
     """Build a :class:`GradReport` from analytic and numerical gradients keyed alike."""
     missing = set(numerical) - set(analytic)
     if missing:
-        raise ValueError(f"analytic gradients are missing key(s) {sorted(missing)}; got {sorted(analytic)}")
+        raise ValueError(f"analytic gradients are missing key(s) {sorted(missing)}; got {sorted(analytic)}"
+                         " (every parameter needs a gradient: a forgotten bias gradient?)")
     report = GradReport(threshold=threshold)
     for name, n in numerical.items():
         a = np.asarray(analytic[name], dtype=np.float64)
         if a.shape != n.shape:
-            raise ValueError(f"analytic gradient '{name}' has shape {a.shape}, expected {n.shape}")
+            raise ValueError(f"analytic gradient '{name}' has shape {a.shape}, expected {n.shape}"
+                             + shape_hint(a.shape, n.shape))
         kink = np.zeros(n.shape, bool) if kinks is None else kinks[name]
         scale = np.abs(a) + np.abs(n)
         floor = max(floor_rel * (scale.max() if scale.size else 0.0), 1e-300)
@@ -161,8 +249,9 @@ def compare(analytic: dict, numerical: dict, kinks: dict | None = None, *, thres
         i = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.size else ()
         max_rel = float(rel[i]) if rel.size else 0.0
         max_abs = float(np.max(np.where(kink, 0.0, np.abs(a - n)))) if rel.size else 0.0
+        ok = max_rel <= threshold
         report.rows.append(Row(name, tuple(n.shape), max_rel, tuple(int(j) for j in i), max_abs,
-                               int(kink.sum()), max_rel <= threshold))
+                               int(kink.sum()), ok, "" if ok else diagnose(a, n, ~kink)))
     return report
 
 
@@ -207,5 +296,12 @@ def check_vjp(forward, backward, params: dict, rng: np.random.Generator, *, thre
         o, _ = forward(p)
         return sum(float(np.sum(a * b)) for a, b in zip(_leaves(o), dout_leaves))
 
+    if not isinstance(grads, dict):
+        raise MissingGradientError(f"backward must return a dict of gradients keyed like the parameters "
+                                   f"{sorted(params)}, got {type(grads).__name__}")
+    missing = [k for k in params if k not in grads]
+    if missing:
+        raise MissingGradientError(f"backward returned no gradient for {missing} (it returned {sorted(grads)}): "
+                                   "every parameter needs a gradient — a forgotten bias gradient?")
     return check_gradients(pairing, params, {k: grads[k] for k in params}, threshold=threshold,
                            step=step, floor_rel=floor_rel)

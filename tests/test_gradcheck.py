@@ -84,3 +84,60 @@ def test_bad_inputs_get_clear_errors():
         check_gradients(lambda q: np.sum(q["x"]), {"x": np.ones(2)}, {})
     with pytest.raises(ValueError, match=r"shape \(3,\), expected \(2,\)"):
         check_gradients(lambda q: np.sum(q["x"]), {"x": np.ones(2)}, {"x": np.ones(3)})
+
+
+# --- hints: a failing row says which common mistake it looks like -------------------------------------------
+
+def _failing_report(mutate, seed=4, shape=(3, 3)):
+    rng = np.random.default_rng(seed)
+    p = {"W": rng.standard_normal(shape), "x": rng.standard_normal((shape[1], 2)),
+         "b": rng.standard_normal((shape[0], 1))}
+    f = lambda q: np.sum(np.tanh(q["W"] @ q["x"] + q["b"]) * np.arange(1, 3))
+    d = (1 - np.tanh(p["W"] @ p["x"] + p["b"]) ** 2) * np.arange(1, 3)
+    grads = {"W": d @ p["x"].T, "x": p["W"].T @ d, "b": d.sum(axis=1, keepdims=True)}
+    mutate(grads)
+    return check_gradients(f, p, grads)
+
+
+@pytest.mark.parametrize("mutate, name, phrase", [
+    (lambda g: g.update(W=g["W"].T), "W", "transpose"),
+    (lambda g: g.update(b=np.zeros_like(g["b"])), "b", "forgotten bias gradient"),
+    (lambda g: g.update(x=-g["x"]), "x", "sign error"),
+    (lambda g: g.update(W=2 * g["W"]), "W", "2 times the true gradient"),
+    (lambda g: g["W"].__setitem__((1, slice(None)), 0.5 * g["W"][1]), "W", "only row(s) 1 of 3"),
+    (lambda g: g.update(x=g["x"] * (1 + np.arange(6).reshape(3, 2))), "x", "chain rule"),
+])
+def test_failing_rows_carry_a_hint_in_the_report(mutate, name, phrase):
+    report = _failing_report(mutate)
+    assert not report[name].ok and phrase in report[name].hint, report
+    assert f"hint for {name}: " in str(report)
+    assert all(r.ok and r.hint == "" for r in report.rows if r.name != name), report
+    with pytest.raises(GradcheckError) as info:
+        report.assert_ok()
+    assert phrase in str(info.value)
+
+
+def test_passing_reports_print_no_hints():
+    report = _failing_report(lambda g: None)
+    assert report.ok and "hint" not in str(report)
+
+
+@pytest.mark.parametrize("got, expected, phrase", [
+    ((4, 3), (3, 4), "transpose of the expected shape"),
+    ((3, 5), (3, 1), "summed over the batch"),
+    ((6, 3, 4), (3, 4), "one axis too many"),
+])
+def test_wrong_shapes_name_the_slip(got, expected, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        check_gradients(lambda q: np.sum(q["W"]), {"W": np.ones(expected)}, {"W": np.ones(got)})
+
+
+def test_backward_without_a_bias_gradient_gets_a_clear_error():
+    from bpcore.gradcheck import MissingGradientError
+
+    rng = np.random.default_rng(5)
+    p = {"W": rng.standard_normal((2, 3)), "b": rng.standard_normal((2, 1))}
+    fwd = lambda q: (q["W"] @ np.ones((3, 1)) + q["b"], None)
+    with pytest.raises(MissingGradientError, match=r"no gradient for \['b'\].*forgotten bias") as info:
+        check_vjp(fwd, lambda d, c: {"W": d @ np.ones((1, 3))}, p, rng)
+    assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
