@@ -167,16 +167,20 @@ def forward(params: dict, x, activation="relu", *, output: str = "identity", ops
     return h, {"layers": layers, "bias": "b1" in params, "out_shape": h.shape}
 
 
-def backward(dout, cache: dict, *, weight_decay: float = 0.0, ops=None) -> dict:
+def backward(dout, cache: dict, *, weight_decay: float = 0.0, ops=None, hidden_grads: dict | None = None) -> dict:
     """Gradients of J with respect to every parameter, given ``dout = ∇_{h_l} J`` (002 §2.4).
 
     Adds the weight-decay gradient ``2λ W_k`` for ``J = L + λ Σ_k ‖W_k‖²`` (``λ = weight_decay``).
     Returns ``{"W1": …, "b1": …, …}`` keyed and shaped like the parameters.
+    ``hidden_grads``: if a dict is given, it receives ``hidden_grads[k] = ∇_{h_k} J`` for k = l … 1 (the
+    signal ``g`` of the loop invariant), for plots of how it shrinks or grows layer by layer.
     """
     check_scalar("weight_decay", weight_decay, low=0)
     g = check_array("dout", dout, cache["out_shape"])
     grads = {}
     for k in range(len(cache["layers"]), 0, -1):
+        if hidden_grads is not None:
+            hidden_grads[k] = g
         layer_cache = cache["layers"][k - 1]
         g, dW, db = dense_backward(g, layer_cache, need_dh_prev=k > 1, ops=ops)
         grads[f"W{k}"] = dW + 2.0 * weight_decay * layer_cache[1] if weight_decay else dW
