@@ -526,6 +526,73 @@ def jacobian_reverse(output, wrt) -> Jacobian:
     return Jacobian(np.stack(rows, axis=0), len(rows), tally[0])
 
 
+
+def tanh_chain_graph(x, Ws, *, activation: bool = True):
+    """``h_l = tanh(W_l h_{l-1})`` (or ``W_l h_{l-1}`` with ``activation=False``), ``h_0 = x``, as a graph.
+
+    ``x`` is a column ``(n_0, 1)``; returns ``(h_L node, x node, [W_l nodes])`` with ``x`` and the ``W_l``
+    as variables.
+    """
+    from bpcore import graph as g
+    x = g.variable(check_array("x", x, (None, 1)), "x")
+    h, nodes = x, []
+    for l, W in enumerate(Ws, start=1):
+        W = g.variable(check_array(f"Ws[{l - 1}]", W, (None, h.value.shape[0])), f"W{l}")
+        nodes.append(W)
+        h = g.tanh(W @ h) if activation else W @ h
+    return h, x, nodes
+
+
+def chain_jacobian_cost(widths, *, activation: bool = True) -> dict:
+    """Multiply–adds of the full Jacobian ``∂h_L/∂x`` of a chain with layer widths ``n_0 … n_L``.
+
+    One pass in either direction multiplies once by each ``W_l`` (``n_l n_{l-1}``) and, with tanh, once by
+    each diagonal ``1 - h_l²`` (``n_l``): ``P = Σ_l (n_l n_{l-1} + n_l)``. Forward mode needs one pass per
+    input, reverse mode one per output: ``forward = n_0 P``, ``reverse = n_L P``.
+    """
+    n = [int(check_scalar(f"widths[{i}]", w, low=1, integer=True)) for i, w in enumerate(widths)]
+    if len(n) < 2:
+        raise ValueError(f"argument 'widths': expected at least [n_0, n_1], got {n}")
+    per_pass = sum(n[l] * n[l - 1] + (n[l] if activation else 0) for l in range(1, len(n)))
+    return {"per_pass": per_pass, "forward": n[0] * per_pass, "reverse": n[-1] * per_pass}
+
+
+# ------------------------------------------------------------------ forward mode in a recurrent net (RTRL)
+
+
+def rnn_loss_graph(W_hh, u, h0, c):
+    """``h_t = tanh(W_hh h_{t-1} + u_t)`` for ``t = 1 … T`` and ``L = cᵀ h_T``, as a graph.
+
+    ``u`` is ``(T, n, 1)`` (the inputs already projected, ``u_t = W_xh x_t``), ``h0`` and ``c`` are
+    ``(n, 1)``. Returns ``(L node, W_hh node)``. Forward mode with one tangent per entry of ``W_hh`` is
+    real-time recurrent learning: the tangents ``∂h_t/∂W_hh`` travel forward with the state.
+    """
+    from bpcore import graph as g
+    dims = {}
+    W_hh = g.variable(check_array("W_hh", W_hh, ("n", "n"), dims), "W_hh")
+    u = check_array("u", u, (None, "n", 1), dims)
+    h = g.constant(check_array("h0", h0, ("n", 1), dims))
+    for t in range(u.shape[0]):
+        h = g.tanh(W_hh @ h + g.constant(u[t]))
+    return g.reduce_sum(g.constant(check_array("c", c, ("n", 1), dims)) * h), W_hh
+
+
+def rnn_gradient_cost(n: int, T: int) -> dict:
+    """Multiply–adds of ``∂L/∂W_hh`` for :func:`rnn_loss_graph`, forward mode (RTRL) and reverse (BPTT).
+
+    Forward mode, one pass per entry of ``W_hh`` (n² passes). In a pass, step 1 costs ``Ẇ h_0`` (n²) and
+    the tanh factor (n); every later step also carries ``W_hh ḣ_{t-1}`` (n² more); the readout ``c ⊙ ḣ_T``
+    costs n. So ``n² [(n² + n) + (T-1)(2n² + n) + n]`` — about ``2 T n⁴``: order n⁴ per time step.
+    Reverse mode, one pass: ``c ⊙ ḡ`` (n), per step the tanh factor (n) and ``ḡ h_{t-1}ᵀ`` (n²), and for
+    ``t ≥ 2`` ``W_hhᵀ ḡ`` (n²): ``n + T(n + n²) + (T-1) n²`` — about ``2 T n²``.
+    """
+    check_scalar("n", n, low=1, integer=True)
+    check_scalar("T", T, low=1, integer=True)
+    forward = n * n * ((n * n + n) + (T - 1) * (2 * n * n + n) + n)
+    reverse = n + T * (n + n * n) + (T - 1) * n * n
+    return {"forward": forward, "reverse": reverse}
+
+
 # ------------------------------------------------------------------ a small network's loss as a graph
 
 

@@ -13,15 +13,21 @@ from bpcore.autodiff import (
     HVP,
     JVP_RULES,
     chain_cost,
+    chain_jacobian_cost,
     check_hvp,
     check_jvp,
     hessian,
     jacobian_forward,
+    jacobian_product_norms,
     jacobian_reverse,
     jvp,
     lanczos_top,
     mlp_loss_graph,
     power_iteration,
+    rnn_gradient_cost,
+    rnn_loss_graph,
+    tanh_chain_graph,
+    tanh_chain_weights,
     vjp,
 )
 from bpcore.optim import gradient_descent
@@ -149,27 +155,25 @@ def test_vjp_equals_graph_backprop(seed):
         np.testing.assert_allclose(mine, table[node], rtol=1e-13, atol=1e-15)
 
 
-def tanh_chain_graph(widths, rng, activation=True):
-    """``h_l = tanh(W_l h_{l-1})`` (or linear), ``h_0 = x`` of ``widths[0]`` entries: (h_L, x)."""
-    x = g.variable(rng.standard_normal((widths[0], 1)), "x")
-    h = x
-    for l in range(1, len(widths)):
-        W = g.variable(rng.standard_normal((widths[l], widths[l - 1])) / np.sqrt(widths[l - 1]), f"W{l}")
-        h = g.tanh(W @ h) if activation else W @ h
-    return h, x
+def chain(widths, rng, activation=True):
+    Ws = [rng.standard_normal((widths[l], widths[l - 1])) / np.sqrt(widths[l - 1]) for l in range(1, len(widths))]
+    out, x, _ = tanh_chain_graph(rng.standard_normal((widths[0], 1)), Ws, activation=activation)
+    return out, x
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_jacobian_costs_of_both_modes_equal_the_formulas(seed):
     rng = np.random.default_rng(seed)
     widths = [int(w) for w in rng.integers(1, 7, size=int(rng.integers(2, 6)))]
-    out, x = tanh_chain_graph(widths, rng)
+    out, x = chain(widths, rng)
     fwd, rev = jacobian_forward(out, [x]), jacobian_reverse(out, [x])
     np.testing.assert_allclose(fwd.matrix, rev.matrix, rtol=1e-12, atol=1e-14)
     # one pass = Σ_l (n_l n_{l-1} + n_l): a matrix–vector product with W_l and a diagonal tanh'
     per_pass = sum(widths[l] * widths[l - 1] + widths[l] for l in range(1, len(widths)))
-    assert (fwd.passes, fwd.multiply_adds) == (widths[0], widths[0] * per_pass)
-    assert (rev.passes, rev.multiply_adds) == (widths[-1], widths[-1] * per_pass)
+    cost = chain_jacobian_cost(widths)
+    assert cost["per_pass"] == per_pass
+    assert (fwd.passes, fwd.multiply_adds) == (widths[0], widths[0] * per_pass) == (widths[0], cost["forward"])
+    assert (rev.passes, rev.multiply_adds) == (widths[-1], widths[-1] * per_pass) == (widths[-1], cost["reverse"])
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -178,17 +182,31 @@ def test_linear_chain_jacobian_costs_are_the_matrix_chain_costs(seed):
     # left to right; measured counts equal chain_cost of those two chains.
     rng = np.random.default_rng(seed)
     widths = [int(w) for w in rng.integers(1, 8, size=int(rng.integers(3, 6)))]
-    out, x = tanh_chain_graph(widths, rng, activation=False)
-    chain = list(reversed(widths))  # dims of M_L, …, M_1
-    assert jacobian_forward(out, [x]).multiply_adds == chain_cost(chain + [widths[0]], "right")
-    assert jacobian_reverse(out, [x]).multiply_adds == chain_cost([widths[-1]] + chain, "left")
+    out, x = chain(widths, rng, activation=False)
+    dims = list(reversed(widths))  # M_l is (n_l × n_{l-1}): the chain M_L … M_1 has dims n_L, …, n_0
+    assert jacobian_forward(out, [x]).multiply_adds == chain_cost(dims + [widths[0]], "right")
+    assert jacobian_reverse(out, [x]).multiply_adds == chain_cost([widths[-1]] + dims, "left")
+    assert chain_jacobian_cost(widths, activation=False)["forward"] == chain_cost(dims + [widths[0]], "right")
+
+
+@pytest.mark.parametrize("n, T", [(1, 1), (2, 3), (3, 5), (4, 2)])
+def test_rtrl_is_forward_mode_and_costs_order_n4_per_step(n, T):
+    rng = np.random.default_rng(n * 10 + T)
+    L, W_hh = rnn_loss_graph(0.5 * rng.standard_normal((n, n)), rng.standard_normal((T, n, 1)),
+                             rng.standard_normal((n, 1)), rng.standard_normal((n, 1)))
+    fwd, rev = jacobian_forward(L, [W_hh]), jacobian_reverse(L, [W_hh])
+    np.testing.assert_allclose(fwd.matrix, rev.matrix, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rev.matrix.reshape(n, n), g.backprop(L, [W_hh])[W_hh], rtol=1e-13, atol=1e-15)
+    cost = rnn_gradient_cost(n, T)
+    assert (fwd.passes, rev.passes) == (n * n, 1)
+    assert (fwd.multiply_adds, rev.multiply_adds) == (cost["forward"], cost["reverse"])
 
 
 def test_forward_mode_wins_with_few_inputs_and_many_outputs():
     rng = np.random.default_rng(0)
-    wide_out, x = tanh_chain_graph([2, 16, 16, 32], rng)
+    wide_out, x = chain([2, 16, 16, 32], rng)
     assert jacobian_forward(wide_out, [x]).multiply_adds < jacobian_reverse(wide_out, [x]).multiply_adds
-    narrow_out, x = tanh_chain_graph([32, 16, 16, 2], rng)
+    narrow_out, x = chain([32, 16, 16, 2], rng)
     assert jacobian_forward(narrow_out, [x]).multiply_adds > jacobian_reverse(narrow_out, [x]).multiply_adds
 
 
@@ -263,3 +281,45 @@ def test_gradient_descent_on_the_local_quadratic_diverges_beyond_two_over_lambda
     d0 = rng.standard_normal(hvp.n)
     norms = {c: np.linalg.norm(gradient_descent(hvp, d0, c * 2.0 / lam, 60)[-1]) for c in (0.9, 1.1)}
     assert norms[0.9] < np.linalg.norm(d0) < norms[1.1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_jacobian_product_norms_match_the_engine_and_vanish_or_explode_with_gain(seed):
+    rng = np.random.default_rng(seed)
+    depth, width = 6, 5
+    Ws = tanh_chain_weights(depth, width, 1.3, rng)
+    x = rng.standard_normal(width)
+    norms = jacobian_product_norms(Ws, x)
+    assert norms["forward"][-1] == pytest.approx(norms["reverse"][-1], rel=1e-12)  # both are ∂h_L/∂x
+    for l in (1, 3, depth):  # ‖∂h_l/∂x‖ from the explicit products equals forward mode through the graph
+        out, xn, _ = tanh_chain_graph(x[:, None], Ws[:l])
+        J = jacobian_forward(out, [xn]).matrix
+        assert norms["forward"][l - 1] == pytest.approx(np.linalg.norm(J, 2), rel=1e-10)
+    out, xn, Wn = tanh_chain_graph(x[:, None], Ws)
+    h2 = Wn[1].value @ np.tanh(Wn[0].value @ x[:, None])  # ∂h_L/∂h_2 by reverse mode from h_L
+    Q = jacobian_reverse(*tanh_chain_graph(np.tanh(h2), Ws[2:])[:2]).matrix
+    assert norms["reverse"][depth - 3] == pytest.approx(np.linalg.norm(Q, 2), rel=1e-10)
+    small = jacobian_product_norms(tanh_chain_weights(40, 16, 0.5, rng), rng.standard_normal(16))
+    large = jacobian_product_norms(tanh_chain_weights(40, 16, 3.0, rng), rng.standard_normal(16))
+    for way in ("forward", "reverse"):
+        assert small[way][-1] < 1e-8 and large[way][-1] > 1e2, way  # saturating tanh slows the growth
+
+
+def test_formula_helpers_validate():
+    with pytest.raises(ValueError, match="widths"):
+        chain_jacobian_cost([3])
+    with pytest.raises(ValueError, match=r"widths\[1\]"):
+        chain_jacobian_cost([3, 0])
+    with pytest.raises(ValueError, match="'T'"):
+        rnn_gradient_cost(3, 0)
+    with pytest.raises(ValueError, match="gain"):
+        tanh_chain_weights(3, 3, 0.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"Ws\[1\]"):
+        jacobian_product_norms([np.eye(3), np.eye(4)], np.ones(3))
+    with pytest.raises(ValueError, match="W_hh"):
+        rnn_loss_graph(np.eye(3)[:2], np.ones((2, 3, 1)), np.ones((3, 1)), np.ones((3, 1)))
+    params = mlp.init_params([2, 3, 2], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="activation"):
+        mlp_loss_graph(params, np.ones((2, 4)), np.zeros(4, int), activation="softsign")
+    with pytest.raises(ValueError, match="'x'"):
+        mlp_loss_graph(params, np.ones((3, 4)), np.zeros(4, int))
