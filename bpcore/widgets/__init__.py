@@ -7,8 +7,10 @@ the controls. One submodule a lesson holds its explorer; this module holds the m
 
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
-from IPython.display import clear_output, display
+from IPython.display import Image, clear_output, display
 
 from bpcore.plots import new_figure
 
@@ -36,12 +38,25 @@ class Explorer(widgets.VBox):
         return {name: control.value for name, control in self.controls.items()}
 
     def update(self, change=None):
-        with self.out:
+        text = None
+        with self.out:  # an exception here is shown in the output as a traceback (in a kernel)
             clear_output(wait=True)
             result = self.compute(**self.settings())
-            axes = self.fig.axes
-            for ax in axes:
+            for ax in self.fig.axes:
                 ax.clear()
             text = self.draw(self.fig, result)
-            display(self.fig)
+            display(Image(data=figure_png(self.fig)))
         self.readout.value = f"<pre>{text}</pre>" if text else ""
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes, rendered once at the figure's own size and dpi.
+
+    Rendered here rather than by ``display(fig)``: IPython only knows how to show a bare ``Figure`` as
+    PNG once pyplot has been imported (otherwise the browser shows ``<Figure size …>`` as text), and its
+    inline formatter renders twice (``bbox_inches="tight"``), which the constrained layout makes
+    unnecessary.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
