@@ -50,7 +50,10 @@ def lessons() -> list[Path]:
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+    """Debian's chromium (or the one named by $CHROMIUM, which then is the only candidate)."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).is_file() else None
+    for candidate in (shutil.which("chromium"), "/usr/bin/chromium"):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -64,7 +67,7 @@ def missing_requirements() -> str | None:
     except ImportError:
         problems.append("the playwright package is not installed")
     if chromium_path() is None:
-        problems.append("Debian's chromium is not installed (no /usr/bin/chromium)")
+        problems.append(f"Debian's chromium is not installed (no {os.environ.get('CHROMIUM') or '/usr/bin/chromium'})")
     if not problems:
         return None
     return f"browser tests need a real Chromium: {' and '.join(problems)}; install with: {INSTALL_HINT}"

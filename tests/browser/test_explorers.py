@@ -111,3 +111,13 @@ def test_planted_break_is_detected(lab, demo_notebook, tmp_path, on_change, expe
     tag = "change" if on_change else "draw"
     with pytest.raises(ExplorerCheckError, match=expected):
         lab.check_notebook(broken, name=f"planted_{tag}_{source.stem}")
+
+
+def test_missing_browser_message_says_how_to_install(monkeypatch):
+    """Without Chromium the suite's skip reason (or CI failure) tells how to install it."""
+    import explorer_lab
+
+    monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
+    reason = explorer_lab.missing_requirements()
+    assert reason and "apt-get install -y --no-install-recommends chromium" in reason
+    assert "pip install playwright" in reason
