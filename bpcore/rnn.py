@@ -169,23 +169,17 @@ def forward(x, h0, params: dict):
         h0     (n_h, B)     initial state h_0, or None for zeros
         params              dict with W_xh, W_hh, b_h (other keys are ignored)
     Returns
-        h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``)
+        h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``; a view, see below)
         cache               what :func:`backward` needs
+
+    Speed: internally each step is stored transposed, one example a row (``h_tᵀ`` is (B, n_h)), so that the
+    sums over steps and examples below are single matrix products without copies. The equation is the
+    same one transposed: ``h_tᵀ = tanh(h_{t-1}ᵀ W_hhᵀ + x_tᵀ W_xhᵀ + b_hᵀ)``.
     """
     x, h0, p = _check_sequence(x, h0, params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)})
-    T, _, B = x.shape
-    n_h = p["W_hh"].shape[0]
-    dtype = np.result_type(x, h0, *p.values())
-    # every input projection (and the bias) for all T steps in one matmul: (n_h, n_x) @ (n_x, T·B)
-    ax = _project(p["W_xh"], x) + p["b_h"][:, :, None]                   # (n_h, T, B)
-    hs = np.empty((T + 1, n_h, B), dtype=dtype)                           # hs[t] = h_t, hs[0] = h_0
-    hs[0] = h0
-    W_hh = p["W_hh"]
-    for t in range(T):                                                    # only the recurrent product stays inside
-        np.matmul(W_hh, hs[t], out=hs[t + 1])
-        hs[t + 1] += ax[:, t]
-        np.tanh(hs[t + 1], out=hs[t + 1])
-    return hs[1:], {"x": x, "hs": hs, "W_xh": p["W_xh"], "W_hh": W_hh, "kind": "tanh"}
+    xr, hr = _rows_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"], np.tanh)
+    h = hr[1:].transpose(0, 2, 1)
+    return h, {"xr": xr, "hr": hr, "h": h, "W_xh": p["W_xh"], "W_hh": p["W_hh"], "kind": "tanh"}
 
 
 def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
@@ -205,12 +199,12 @@ def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float |
     """
     if not isinstance(cache, dict) or cache.get("kind") != "tanh":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.forward")
-    hs, x = cache["hs"], cache["x"]
-    dh = check_array("dh", dh, hs[1:].shape)
-    dphi = 1.0 - hs[1:] ** 2                                              # tanh'(a_t) = 1 - h_t², all steps at once
-    da, dh_total, dh0 = _bptt(dh, dphi, cache["W_hh"], mode, k, pi, rng, xi)
-    return {**_recurrent_weight_grads(da, x, hs, "W_xh", "W_hh"), "b_h": da.sum(axis=(0, 2))[:, None],
-            "x": _project(cache["W_xh"].T, da).transpose(1, 0, 2), "h0": dh0, "h": dh_total}
+    hr = cache["hr"]
+    dh = check_array("dh", dh, cache["h"].shape)
+    dphi = 1.0 - hr[1:] ** 2                                              # tanh'(a_t) = 1 - h_t², all steps at once
+    da, dh_total, dh0 = _bptt(dh.transpose(0, 2, 1), dphi, cache["W_hh"], mode, k, pi, rng, xi)
+    return {**_recurrent_weight_grads(da, cache["xr"], hr, "W_xh", "W_hh"), "b_h": _rows(da).sum(axis=0)[:, None],
+            "x": _input_grad(da, cache["W_xh"]), "h0": dh0.T, "h": dh_total.transpose(0, 2, 1)}
 
 
 def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | None = None,
@@ -240,12 +234,12 @@ def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | 
                          f"(B,) = {(B,)} for the last step only, got {y.shape}")
     last_only = y.shape == (B,)
     steps = h[-1:] if last_only else h                                     # the hidden states that have a loss
-    s = _project(p["W_hz"], steps).transpose(1, 0, 2) + p["b_z"]           # all logits in one matmul
+    s = _project(p["W_hz"], steps) + p["b_z"]           # all logits in one matmul
     ys = y[None] if last_only else y
     loss = sum(F.cross_entropy(s[t], ys[t]) for t in range(len(steps)))
     ds = np.stack([F.softmax_cross_entropy_grad(s[t], ys[t]) for t in range(len(steps))])
     dh = np.zeros_like(h)
-    dh[-len(steps):] = _project(p["W_hz"].T, ds).transpose(1, 0, 2)
+    dh[-len(steps):] = _project(p["W_hz"].T, ds)
     g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
     grads = {"W_xh": g["W_xh"], "W_hh": g["W_hh"], "b_h": g["b_h"],
              "W_hz": np.tensordot(ds, steps, axes=([0, 2], [0, 2])), "b_z": ds.sum(axis=(0, 2))[:, None]}
@@ -257,7 +251,7 @@ def predict(params: dict, x, h0=None):
     """Softmax outputs ``z_t`` (T, n_z, B) of the tanh RNN for inputs ``x`` (T, n_x, B)."""
     h, _ = forward(x, h0, params)
     p = check_params(params, {"W_hz": ("n_z", h.shape[1]), "b_z": ("n_z", 1)})
-    s = _project(p["W_hz"], h).transpose(1, 0, 2) + p["b_z"]
+    s = _project(p["W_hz"], h) + p["b_z"]
     return F.softmax(s, axis=1)
 
 
@@ -267,19 +261,15 @@ def linear_forward(x, h0, params: dict):
     """Linear RNN: ``h_t = W_hx x_t + W_hh h_{t-1}``, ``o_t = W_qh h_t`` for t = 1 … T (seed 001).
 
     Inputs: x (T, n_x, B); h0 (n_h, B) or None; params W_hx (n_h, n_x), W_hh (n_h, n_h), W_qh (n_q, n_h).
-    Returns o (T, n_q, B) and a cache (which holds the states ``h`` (T, n_h, B) as ``cache["hs"][1:]``).
+    Returns o (T, n_q, B) and a cache; ``cache["h"]`` (T, n_h, B) holds the states ``h_1 … h_T``.
     """
     x, h0, p = _check_sequence(x, h0, params, {"W_hx": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"),
                                                "W_qh": ("n_q", "n_h")})
-    T, _, B = x.shape
-    ax = _project(p["W_hx"], x)
-    hs = np.empty((T + 1, p["W_hh"].shape[0], B), dtype=np.result_type(x, h0, *p.values()))
-    hs[0] = h0
-    for t in range(T):
-        np.matmul(p["W_hh"], hs[t], out=hs[t + 1])
-        hs[t + 1] += ax[:, t]
-    o = _project(p["W_qh"], hs[1:]).transpose(1, 0, 2)
-    return o, {"x": x, "hs": hs, "W_hx": p["W_hx"], "W_hh": p["W_hh"], "W_qh": p["W_qh"], "kind": "linear"}
+    xr, hr = _rows_forward(x, h0, p["W_hx"], p["W_hh"], None, None)
+    T, B = hr.shape[0] - 1, hr.shape[1]
+    o = (_rows(hr[1:]) @ p["W_qh"].T).reshape(T, B, -1).transpose(0, 2, 1)
+    return o, {"xr": xr, "hr": hr, "h": hr[1:].transpose(0, 2, 1), "W_hx": p["W_hx"], "W_hh": p["W_hh"],
+               "W_qh": p["W_qh"], "kind": "linear"}
 
 
 def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
@@ -294,14 +284,14 @@ def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: 
     """
     if not isinstance(cache, dict) or cache.get("kind") != "linear":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.linear_forward")
-    hs, x = cache["hs"], cache["x"]
-    T, _, B = x.shape
+    hr, xr = cache["hr"], cache["xr"]
+    T, B, _ = xr.shape
     do = check_array("do", do, (T, cache["W_qh"].shape[0], B))
-    direct = _project(cache["W_qh"].T, do).transpose(1, 0, 2)
+    do_r = np.ascontiguousarray(do.transpose(0, 2, 1))                   # (T, B, n_q)
+    direct = (_rows(do_r) @ cache["W_qh"]).reshape(T, B, -1)              # W_qhᵀ ∂L/∂o_t, all steps at once
     da, dh_total, dh0 = _bptt(direct, None, cache["W_hh"], mode, k, pi, rng, xi)
-    return {**_recurrent_weight_grads(da, x, hs, "W_hx", "W_hh"),
-            "W_qh": np.tensordot(do, hs[1:], axes=([0, 2], [0, 2])),
-            "x": _project(cache["W_hx"].T, da).transpose(1, 0, 2), "h0": dh0, "h": dh_total}
+    return {**_recurrent_weight_grads(da, xr, hr, "W_hx", "W_hh"), "W_qh": _rows(do_r).T @ _rows(hr[1:]),
+            "x": _input_grad(da, cache["W_hx"]), "h0": dh0.T, "h": dh_total.transpose(0, 2, 1)}
 
 
 # ---------------------------------------------------------------- the BPTT recursion, all modes
@@ -343,18 +333,20 @@ def _bptt(g, dphi, W_hh, mode, k, pi, rng, xi):
 
 
 def _bptt_full(g, dphi, W_hh, xi=None):
-    """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ φ'(a_t)``, t = T … 1."""
-    T, n, B = g.shape
+    """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ φ'(a_t)``, t = T … 1.
+
+    Row layout: ``g``, ``dphi`` are (T, B, n); a row vector times ``W_hh`` is ``(W_hhᵀ δa)ᵀ``.
+    """
+    T, B, n = g.shape
     dtype = np.result_type(g, W_hh)
-    dh = np.empty((T, n, B), dtype=dtype)
-    da = dh if dphi is None else np.empty((T, n, B), dtype=dtype)
-    carry = np.zeros((n, B), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
-    W_T = W_hh.T
+    dh = np.empty((T, B, n), dtype=dtype)
+    da = dh if dphi is None else np.empty((T, B, n), dtype=dtype)
+    carry = np.zeros((B, n), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
     for t in range(T - 1, -1, -1):
         np.add(g[t], carry, out=dh[t])                                    # ADD this step's own gradient to the carry
         if dphi is not None:
             np.multiply(dh[t], dphi[t], out=da[t])
-        np.matmul(W_T, da[t], out=carry)
+        np.matmul(da[t], W_hh, out=carry)
         if xi is not None:
             carry *= xi[t]                                                # ξ_t = 0 cuts the chain here
     return da, dh, carry
@@ -365,34 +357,69 @@ def _bptt_truncated(g, dphi, W_hh, k):
 
     ``G[j]`` holds ``∂E_{j+ℓ}/∂h_j`` for the current lag ℓ, for every j at once (one stacked matmul per lag),
     so ``δa_j = Σ_{ℓ<k} G_ℓ[j] ⊙ φ'(a_j)``. The state before each window gets no gradient from that loss.
+    Row layout (T, B, n) as in :func:`_bptt_full`.
     """
-    T, n, B = g.shape
-    dh = np.zeros_like(g)
-    da = np.zeros_like(g)
-    dh0 = np.zeros((n, B), dtype=g.dtype)
-    G = g.copy()
+    T, B, n = g.shape
+    dtype = np.result_type(g, W_hh)
+    dh = np.zeros((T, B, n), dtype=dtype)
+    da = np.zeros((T, B, n), dtype=dtype)
+    dh0 = np.zeros((B, n), dtype=dtype)
+    G = np.array(g, dtype=dtype)
     for ell in range(k):
         m = T - ell                                                        # steps j with a loss ℓ steps later
         A = G[:m] if dphi is None else G[:m] * dphi[:m]
         dh[:m] += G[:m]
         da[:m] += A
-        dh0 += W_hh.T @ A[0]                                               # loss ℓ+1 (<= k) reaches h_0
+        dh0 += A[0] @ W_hh                                                 # loss ℓ+1 (<= k) reaches h_0
         if ell + 1 < k and m > 1:
-            G[:m - 1] = np.matmul(W_hh.T, A[1:m])
+            G[:m - 1] = (_rows(A[1:m]) @ W_hh).reshape(m - 1, B, n)
     return da, dh, dh0
 
 
-def _recurrent_weight_grads(da, x, hs, in_key, rec_key):
-    """``Σ_t δa_t x_tᵀ`` and ``Σ_t δa_t h_{t-1}ᵀ``, each one matmul over all steps and the batch."""
-    return {in_key: np.tensordot(da, x, axes=([0, 2], [0, 2])),
-            rec_key: np.tensordot(da, hs[:-1], axes=([0, 2], [0, 2]))}
+def _rows_forward(x, h0, W_in, W_hh, b, phi):
+    """The forward loop in row layout: returns ``xr`` (T, B, n_x) and ``hr`` (T+1, B, n_h), ``hr[t] = h_tᵀ``."""
+    T, n_x, B = x.shape
+    n_h = W_hh.shape[0]
+    dtype = np.result_type(x, h0, W_in, W_hh)
+    xr = np.ascontiguousarray(x.transpose(0, 2, 1), dtype=dtype)
+    hr = np.empty((T + 1, B, n_h), dtype=dtype)
+    hr[0] = h0.T
+    # every input projection for all T steps in ONE matmul, written straight into the state buffer
+    np.matmul(_rows(xr), W_in.T, out=_rows(hr[1:]))
+    if b is not None:
+        hr[1:] += b.T
+    W_hhT = W_hh.T
+    tmp = np.empty((B, n_h), dtype=dtype)
+    for t in range(T):                                                    # only the recurrent product stays inside
+        np.matmul(hr[t], W_hhT, out=tmp)
+        hr[t + 1] += tmp
+        if phi is not None:
+            phi(hr[t + 1], out=hr[t + 1])
+    return xr, hr
+
+
+def _rows(a):
+    """(T, B, n) → (T·B, n) without a copy: every example of every step one row."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def _recurrent_weight_grads(da, xr, hr, in_key, rec_key):
+    """``Σ_t δa_t x_tᵀ`` and ``Σ_t δa_t h_{t-1}ᵀ``, each ONE matmul over all steps and the batch."""
+    da2 = _rows(da).T
+    return {in_key: da2 @ _rows(xr), rec_key: da2 @ _rows(hr[:-1])}
+
+
+def _input_grad(da, W_in):
+    """``∂E/∂x_t = W_inᵀ δa_t`` for all steps in one matmul, returned as (T, n_x, B)."""
+    T, B, _ = da.shape
+    return (_rows(da) @ W_in).reshape(T, B, -1).transpose(0, 2, 1)
 
 
 def _project(W, seq):
-    """``W @ seq_t`` for every step in ONE matmul: (m, n) @ (n, T·B), returned as (m, T, B)."""
+    """``W @ seq_t`` for every step in ONE matmul: (m, n) @ (n, T·B), returned as (T, m, B)."""
     T, n, B = seq.shape
     flat = np.ascontiguousarray(seq.transpose(1, 0, 2)).reshape(n, T * B)
-    return (W @ flat).reshape(W.shape[0], T, B)
+    return (W @ flat).reshape(W.shape[0], T, B).transpose(1, 0, 2)
 
 
 # ---------------------------------------------------------------- input checks
