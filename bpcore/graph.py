@@ -148,10 +148,13 @@ def constant(value) -> Node:
 
 def _run(op, values):
     """``op.f`` on values, with non-finite results turned into a clear error instead of a silent NaN."""
-    with np.errstate(all="ignore"):
-        out = np.asarray(op.f(*values))
+    shapes = ", ".join(str(np.shape(v)) for v in values)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(op.f(*values))
+    except ValueError as e:  # e.g. shapes that do not broadcast: say which op, and the shapes it got
+        raise ValueError(f"op '{op.name}' on inputs of shape {shapes}: {e}") from None
     if np.issubdtype(out.dtype, np.inexact) and not np.all(np.isfinite(out)):
-        shapes = ", ".join(str(np.shape(v)) for v in values)
         raise ValueError(f"op '{op.name}' produced NaN or inf from inputs of shape {shapes} "
                          f"(e.g. log of a number <= 0, or exp overflowing)")
     return out

@@ -307,6 +307,11 @@ def test_matmul_shape_mismatch_is_a_clear_error():
         a @ G.variable(np.ones(3), "v")
 
 
+def test_shapes_that_do_not_broadcast_name_the_op():
+    with pytest.raises(ValueError, match=r"op 'add' on inputs of shape \(3, 2\), \(4, 2\)"):
+        G.variable(np.ones((3, 2)), "a") + G.variable(np.ones((4, 2)), "b")
+
+
 def test_nan_input_is_rejected():
     with pytest.raises(ValueError, match="NaN or inf"):
         G.variable(np.array([1.0, np.nan]), "x")
