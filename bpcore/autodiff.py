@@ -114,8 +114,8 @@ def chain_cost(dims, order: str) -> int:
     right-to-left (the running product is ``d_{i} × d_k``):  Σ_{i=1}^{k-1} d_{i-1} d_i d_k
     left-to-right (the running product is ``d_0 × d_i``):   Σ_{i=2}^{k}   d_0 d_{i-1} d_i
 
-    With ``d_k = 1`` (a vector ``d`` at the right end) the first is a sum of matrix–vector products,
-    Σ d_{i-1} d_i; the second is ``d_0`` times that sum minus its first term plus … — matrix–matrix products.
+    With ``d_k = 1`` (a vector ``d`` at the right end) the first is ``Σ d_{i-1} d_i``, all matrix–vector
+    products; in the second every product but the last is matrix–matrix.
     """
     d = [int(x) for x in dims]
     if len(d) < 3 or min(d) < 1:
