@@ -172,8 +172,6 @@ def _bt_probe(try_control=None, candidates=()):
     def shown(c):
         if isinstance(c, W.widgets.widget_selection._Selection):
             return str(c.label)
-        if isinstance(c, W.FloatLogSlider):
-            return float(c.base ** c.value)
         if isinstance(c, (W.Checkbox, W.ToggleButton)):
             return bool(c.value)
         return c.value if isinstance(c.value, (int, float, str, bool)) else str(c.value)
