@@ -77,11 +77,15 @@ ACTIVATIONS = {
 }
 
 
+def _lookup(table: dict, kind: str, name):
+    if not isinstance(name, str) or name not in table:
+        raise ValueError(f"argument '{kind}': unknown {kind} {name!r}; expected one of {list(table)}")
+    return table[name]
+
+
 def activation(name: str):
     """``(f, f_grad)`` for ``name`` in ``ACTIVATIONS``; a clear ``ValueError`` otherwise."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"argument 'activation': unknown activation {name!r}; expected one of {list(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    return _lookup(ACTIVATIONS, "activation", name)
 
 
 # ---------------------------------------------------------------- softmax and cross-entropy
@@ -197,6 +201,4 @@ LOSSES = {
 
 def loss(name: str):
     """``(J, dJ/dz)`` for ``name`` in ``LOSSES``; a clear ``ValueError`` otherwise."""
-    if name not in LOSSES:
-        raise ValueError(f"argument 'loss': unknown loss {name!r}; expected one of {list(LOSSES)}")
-    return LOSSES[name]
+    return _lookup(LOSSES, "loss", name)
