@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from bpcore import graph as G
-from bpcore.diagrams.graph import draw_graph, fmt_value
+from bpcore.diagrams.graph import draw_graph, fmt_value, legend_text
 from bpcore.validate import check_scalar
 from bpcore.widgets import Explorer
 
@@ -62,6 +62,7 @@ def draw_expression(fig, result) -> str:
                 transform=ax.transAxes, fontsize=11, color="#d62728")
     else:
         draw_graph(ax, result["out"], result["grads"])
+        legend_text(ax, result["grads"] is not None)
     return readout(result)
 
 
