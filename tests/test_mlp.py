@@ -175,3 +175,15 @@ def test_accuracy_and_grad_norms():
     x = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 0.5]])
     assert mlp.accuracy(p, x, np.array([0, 1, 1])) == pytest.approx(2 / 3)
     np.testing.assert_allclose(mlp.layer_grad_norms({"W1": np.ones((2, 2)), "W2": np.zeros((1, 2))}), [2.0, 0.0])
+
+
+def test_hidden_grads_are_the_loop_signal():
+    rng = np.random.default_rng(9)
+    p = mlp.init_params([3, 5, 2], rng)
+    out, cache = mlp.forward(p, rng.standard_normal((3, 4)), "tanh")
+    d = rng.standard_normal(out.shape)
+    signals = {}
+    mlp.backward(d, cache, hidden_grads=signals)
+    assert sorted(signals) == [1, 2]
+    np.testing.assert_array_equal(signals[2], d)  # the output layer is identity: ∇h_2 = dout
+    np.testing.assert_allclose(signals[1], p["W2"].T @ d, rtol=1e-12)
