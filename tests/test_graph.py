@@ -342,3 +342,13 @@ def test_feed_unknown_variable():
     x = G.variable(1.0, "x")
     with pytest.raises(ValueError, match="not a variable of this graph"):
         G.forward(G.exp(x), {"y": 1.0})
+
+
+def test_graph_built_before_values_are_known():
+    x = G.variable(None, "x")
+    f = G.tanh(x * x) + x
+    assert f.value is None
+    assert np.isclose(float(G.forward(f, {"x": 0.5})), np.tanh(0.25) + 0.5)
+    assert np.isclose(float(G.backprop(f)[x]), 2 * 0.5 * (1 - np.tanh(0.25) ** 2) + 1)
+    with pytest.raises(ValueError, match="variable 'y' has no value"):
+        G.backprop(G.variable(None, "y") * 2)
