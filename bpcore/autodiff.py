@@ -11,6 +11,31 @@ Work is measured, not estimated: seeds are wrapped in :class:`Counted`, an ndarr
 every multiplication one of whose factors depends on the seed (``a @ b`` of shapes (p, q)(q, r) counts
 p·q·r multiply–adds, ``a * b`` counts one per element). Local derivatives such as ``1 - tanh²`` do not
 involve the seed and are not counted: they are computed once per point, whatever the number of passes.
+
+Public API
+----------
+Forward and reverse mode on :mod:`bpcore.graph` graphs::
+
+    jvp(outputs, {variable: ẋ}, tally=None)        # tangents of the outputs (one sweep, topological order)
+    vjp(output, ȳ, wrt, tally=None)                # [x̄ for x in wrt] (one sweep, each op's own bprop)
+    JVP_RULES                                      # {graph op: rule}, one per op of bpcore.graph
+    jacobian_forward(out, wrt) / jacobian_reverse(out, wrt) -> Jacobian(matrix, passes, multiply_adds)
+    finite_difference_jvp(out, tangents), check_jvp(out, tangents) -> GradReport
+
+Costs, measured and derived::
+
+    counted(x), multiply_adds(x), Counted            # the instrument
+    chain_multiply(matrices, "right"|"left") -> (product, measured); chain_cost(dims, order); chain_dims
+    chain_jacobian_cost(widths), tanh_chain_graph(x, Ws)          # h_l = tanh(W_l h_{l-1})
+    rnn_loss_graph(W_hh, u, h0, c), rnn_gradient_cost(n, T)       # RTRL (forward) vs BPTT (reverse)
+    tanh_chain_weights(depth, width, gain, rng), jacobian_product_norms(Ws, x)
+
+Second order and Krylov::
+
+    mlp_loss_graph(params, x, y, activation=, weight_decay=) -> (J node, {key: variable})
+    HVP(loss, params, mode="reverse-over-reverse" | "forward-over-reverse")   # callable v ↦ H v (flat)
+    hessian(hvp), finite_difference_hvp(hvp, v), check_hvp(hvp, v) -> GradReport
+    power_iteration(matvec, n, rng=), lanczos(matvec, n, k), lanczos_top(matvec, n, rng=) -> Eigen
 """
 
 from __future__ import annotations
@@ -446,7 +471,7 @@ def jvp(outputs, tangents: dict, *, tally: list | None = None):
             tan[node.id] = _keep_tally(t, tally)
     result = [np.asarray(tan[o.id]).view(np.ndarray) if o.id in tan else np.zeros_like(o.value, dtype=float)
               for o in outs]
-    return result[0] if isinstance(outputs, type(outs[0])) else result
+    return result if isinstance(outputs, (list, tuple)) else result[0]
 
 
 def vjp(output, cotangent, wrt, *, tally: list | None = None) -> list:
