@@ -8,6 +8,7 @@ the controls. One submodule a lesson holds its explorer; this module holds the m
 from __future__ import annotations
 
 import io
+import time
 
 import ipywidgets as widgets
 from IPython.display import Image, clear_output, display
@@ -32,6 +33,7 @@ class Explorer(widgets.VBox):
         self._layout = FrozenLayout(self.fig)
         self.out = widgets.Output()
         self.readout = widgets.HTML()
+        self.cost = {}  # of the last update, in ms: compute, draw, render (process CPU time, load-independent)
         for control in controls.values():
             control.observe(self.update, names="value")
         super().__init__([widgets.HBox(list(controls.values())), self.out, self.readout])
@@ -42,13 +44,23 @@ class Explorer(widgets.VBox):
 
     def update(self, change=None):
         text = None
+        clock = [time.process_time()]
+
+        def lap():
+            clock.append(time.process_time())
+            return 1000 * (clock[-1] - clock[-2])
+
         with self.out:  # an exception here is shown in the output as a traceback (in a kernel)
             clear_output(wait=True)
             result = self.compute(**self.settings())
+            self.cost = {"compute": lap()}
             for ax in self.fig.axes:
                 ax.clear()
             text = self.draw(self.fig, result)
-            display(Image(data=self._layout.png()))
+            self.cost["draw"] = lap()
+            png = self._layout.png()
+            self.cost["render"] = lap()
+            display(Image(data=png))
         self.readout.value = f"<pre>{text}</pre>" if text else ""
 
 

@@ -183,7 +183,7 @@ def _bt_probe(try_control=None, candidates=()):
                  "names": list(e.controls), "types": [type(c).__name__ for c in e.controls.values()],
                  "shown": [shown(c) for c in e.controls.values()],
                  "readout": html.unescape(re.sub(r"^<pre>|</pre>$", "", e.readout.value)),
-                 "fresh": scratch_text(e, settings)}
+                 "fresh": scratch_text(e, settings), "cost": getattr(e, "cost", {})}
         if try_control is not None and try_control in e.controls:
             for cand in candidates:
                 text = scratch_text(e, {**settings, try_control: cand})
@@ -324,6 +324,7 @@ class Sample:
     explorer: int
     control: str
     ms: float
+    cost: dict = field(default_factory=dict)  # the kernel's CPU ms for this update: compute, draw, render
 
 
 @dataclass
@@ -397,8 +398,8 @@ class Lab:
             if kc is not None:
                 kc.stop_channels()
             run.seconds = time.perf_counter() - start
-            page.evaluate("async () => { const w = window.__bt.nb(); if (!w) return;"
-                          "await w.sessionContext.shutdown(); w.dispose(); }")
+            # not awaited: the kernel stops in the background while the next lesson opens
+            page.evaluate("() => { const w = window.__bt.nb(); if (w) { w.sessionContext.shutdown(); w.dispose(); } }")
         return run
 
     def _check_cells(self, name: str) -> None:
@@ -433,7 +434,8 @@ class Lab:
         for j, control in enumerate(first["controls"]):
             if control["kind"] == "unsupported":
                 continue
-            steps = 2 if j == 0 else 1  # the main control gets two steps out and two back
+            main = j == 0  # the main control: two steps out and two back, which must restore the first state
+            steps = 2 if main else 1
             forward = []
             for k in range(steps):
                 before = self._state(i)
@@ -441,14 +443,15 @@ class Lab:
                 if move is None:
                     break
                 after = self._after_move(run, i, control, before)
-                self._check_readout(name, i, after, kc, moved=j, before=before)
+                entry = self._check_readout(name, i, after, kc, moved=j, before=before)
+                run.samples[-1].cost = entry.get("cost") or {}
                 forward.append(move)
                 self._shot(run, i, f"{_slug(control['label']) or f'control{j}'}_{k + 1}", shots)
-            for move in reversed(forward):
+            for move in reversed(forward if main else []):
                 before = self._state(i)
                 self._move(loc, i, j, control, before, kc, backward=True, undo=move)
                 self._after_move(run, i, control, before)
-            if forward:
+            if forward and main:
                 back = self._state(i)
                 self._check_readout(name, i, back, kc)
                 if back["readout"] != first["readout"] or back["src"] != first["src"]:
@@ -563,7 +566,7 @@ class Lab:
         return match[0]
 
     def _check_readout(self, name: str, i: int, state: dict, kc, moved: int | None = None,
-                       before: dict | None = None) -> None:
+                       before: dict | None = None) -> dict:
         """The readout is what compute/draw give for the controls' current values, in browser and kernel."""
         entry = self._kernel_entry(i, state, kc)
         if _norm(entry["fresh"]) != _norm(entry["readout"]):
@@ -578,6 +581,7 @@ class Lab:
             if state["controls"][moved]["value"] == before["controls"][moved]["value"]:
                 raise ExplorerCheckError(f"{name}: explorer {i}: control '{state['controls'][moved]['label']}' "
                                          "did not change when moved")
+        return entry
 
     def _locator(self, i: int):
         self.page.evaluate("window.__bt.explorers().length")  # (re)numbers the explorers in the page
@@ -614,20 +618,28 @@ def _same_value(dom, kernel) -> bool:
 
 
 def latency_table(runs: list[LessonRun]) -> str:
-    """Per explorer and control: number of updates, median and max ms from control change to new figure."""
+    """Per explorer and control: updates, median and max ms from control change to new figure in the page,
+    and the kernel's median CPU ms per update (compute + draw + render), which a busy machine inflates less."""
     import statistics
 
-    rows = [("lesson", "explorer", "control", "updates", "median ms", "max ms", "lesson s")]
+    rows = [("lesson", "explorer", "control", "updates", "median ms", "max ms", "kernel cpu ms (c+d+r)",
+             "lesson s")]
     for run in runs:
-        groups: dict[tuple, list[float]] = {}
+        groups: dict[tuple, list[Sample]] = {}
         for s in run.samples:
-            groups.setdefault((s.explorer, s.control), []).append(s.ms)
+            groups.setdefault((s.explorer, s.control), []).append(s)
         if not groups:
-            rows.append((run.lesson, "-", "-", "0", "-", "-", f"{run.seconds:.1f}"))
-        for (explorer, control), ms in groups.items():
-            flag = "  > 300 ms" if statistics.median(ms) > 300 else ""
-            rows.append((run.lesson, str(explorer), control, str(len(ms)), f"{statistics.median(ms):.0f}",
-                         f"{max(ms):.0f}{flag}", f"{run.seconds:.1f}"))
+            rows.append((run.lesson, "-", "-", "0", "-", "-", "-", f"{run.seconds:.1f}"))
+        for (explorer, control), samples in groups.items():
+            ms = [s.ms for s in samples]
+            costs = [s.cost for s in samples if s.cost]
+            kernel = "-"
+            if costs:
+                part = {k: statistics.median(c.get(k, 0.0) for c in costs) for k in ("compute", "draw", "render")}
+                kernel = f"{sum(part.values()):.0f} ({part['compute']:.0f}+{part['draw']:.0f}+{part['render']:.0f})"
+            flag = " > 300 ms" if statistics.median(ms) > 300 else ""
+            rows.append((run.lesson, str(explorer), control, str(len(ms)), f"{statistics.median(ms):.0f}{flag}",
+                         f"{max(ms):.0f}", kernel, f"{run.seconds:.1f}"))
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
