@@ -323,3 +323,11 @@ def test_formula_helpers_validate():
         mlp_loss_graph(params, np.ones((2, 4)), np.zeros(4, int), activation="softsign")
     with pytest.raises(ValueError, match="'x'"):
         mlp_loss_graph(params, np.ones((3, 4)), np.zeros(4, int))
+
+
+def test_jacobian_product_norms_overflow_shows_as_inf_not_an_error():
+    rng = np.random.default_rng(0)
+    Ws = tanh_chain_weights(120, 4, 1e4, rng)  # at x = 0 every tanh' is 1: the product is W_L … W_1
+    norms = jacobian_product_norms(Ws, np.zeros(4))
+    assert np.isinf(norms["forward"][-1]) and np.isinf(norms["reverse"][-1])
+    assert np.all(np.isfinite(norms["forward"][:10]))
