@@ -2,8 +2,8 @@
 
 Each lesson's notebook is executed as few times as possible: one grading run each for the reference
 (the instructor version), the blank student version, and one or two submissions that carry planted
-bugs (real mistakes, one per exercise per submission). All of them are graded in one pool, two at a
-time, by a session-scoped fixture; the tests only read the reports.
+bugs (real mistakes, at most one per exercise per submission), graded three at a time the first time a
+test asks for that lesson; the tests only read the reports. ``-k 06_`` grades lesson 06 alone.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bpcore.assignments import (
     lessons,
     student_version,
 )
-from bpcore.assignments.grade import grade_all
+from bpcore.assignments.grade import grade_many
 from bpcore.assignments.mistakes import MISTAKES, variant_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,160 @@ class Bug:
 
 
 PLANTED: dict[int, list[Bug]] = {
+    1: [
+        Bug("1.1", """
+            h, d = w, 1.0
+            for _ in range(n):
+                h = f(h)
+                d = d * f_prime(h)
+            return float(h), float(d)""", "derivative-at-wrong-point", "f' evaluated after the step"),
+        Bug("1.2", """
+            s = np.exp(z - np.max(z)) / np.sum(np.exp(z - np.max(z)))
+            return np.outer(s, s) - np.diag(s)""", "sign error", "Jacobian with the wrong sign"),
+        Bug("1.3", """
+            y, norm = cache
+            return {"x": dy / norm}""", "missing-projection", "the norm's share of the gradient dropped"),
+    ],
+    2: [
+        Bug("2.1", "return 1 / (1 + np.exp(-x))", "upstream-G-dropped", "bprop without the upstream G"),
+        Bug("2.2", """
+            order, seen = [], set()
+            def visit(node):
+                if node.id in seen:
+                    return
+                seen.add(node.id)
+                order.append(node)
+                for i in node.inputs:
+                    visit(i)
+            visit(out)
+            return order""", "comes before its input", "pre-order instead of post-order"),
+        Bug("2.3", """
+            order = G.topological_order(out)
+            table = {n: np.zeros_like(n.value) for n in order}
+            table[out] = np.ones_like(out.value)
+            for node in reversed(order):
+                if node.op is not None:
+                    parts = node.op.bprop([i.value for i in node.inputs], node.value, table[node])
+                    for inp, part in zip(node.inputs, parts):
+                        if part is not None:
+                            table[inp] = part
+            return table""", "fan-out", "fan-out contributions overwritten, not added"),
+    ],
+    3: [
+        Bug("3.1", """
+            da = dh * (a > 0)
+            return W.T @ da, h_prev @ da.T, da.sum(axis=1, keepdims=True)""",
+            "transpose of the expected shape", "transposed weight gradient"),
+        Bug("3.2", """
+            return {k: (lam * v if k[0] == "W" else 0 * v) for k, v in params.items()}""",
+            "0.5 times the true gradient", "factor 2 of the square dropped"),
+        Bug("3.1", """
+            return W.T @ dh, dh @ h_prev.T, dh.sum(axis=1, keepdims=True)""",
+            "relu-derivative-missing", "ReLU derivative left out"),
+    ],
+    4: [
+        Bug("4.1", """
+            s = F.sigmoid(w.T @ x + b)
+            da = dy_hat * (1 - s * s)
+            return {"x": w @ da, "w": x @ da.T, "b": da.sum(axis=1, keepdims=True)}""",
+            "tanh-derivative", "derivative of the wrong nonlinearity"),
+        Bug("4.2", "return float(g @ g) / (2 * float(g @ H @ g))", "the optimal step is 1/λ",
+            "a factor 2 too many in the step"),
+        Bug("4.3", """
+            eps, fx = eps0, f(x)
+            while f(x - eps * g) > fx - c * eps * (g @ g):
+                eps = eps * shrink
+            return float(eps)""", "ascent direction must raise", "no guard against an ascent direction"),
+    ],
+    5: [
+        Bug("5.1", """
+            h = np.tanh(W @ h_prev)
+            return (1 - h * h) * (W_dot @ h_prev)""", "one-tangent-missing", "h_prev's tangent dropped"),
+        Bug("5.2", """
+            h = np.tanh(W @ h_prev)
+            a_bar = h_bar * (1 - h ** 2)
+            return h_prev @ a_bar.T, W.T @ a_bar""", "transpose of the expected shape", "transposed weight gradient"),
+        Bug("5.3", """
+            t = np.tanh(W @ x)
+            return W.T @ (t * (1 - t * t) * (W @ v))""", "-0.5 times the true gradient",
+            "the factor -2 of d(1 - t²)/dt dropped"),
+    ],
+    6: [
+        Bug("6.1", """
+            x_t, h_prev, h_t, W_xh, W_hh = cache
+            da = dh_t * (1 - h_t ** 2)
+            return {"x_t": W_xh.T @ da, "h_prev": W_hh.T @ da, "W_xh": da @ x_t.T, "W_hh": h_prev @ da.T,
+                    "b_h": np.sum(da, axis=1, keepdims=True)}""",
+            "transpose of the true gradient", "transposed W_hh gradient (square, so the shapes agree)"),
+        Bug("6.2", """
+            T = dh.shape[0]
+            dh_next = np.zeros((n_h, dh.shape[2]))
+            grads = {"W_xh": 0, "W_hh": 0, "b_h": 0}
+            for t in range(T - 1, -1, -1):
+                step = rnn_step_backward(dh[t], cache_list[t])
+                dh_next = step["h_prev"]
+                for k in grads:
+                    grads[k] = grads[k] + step[k]
+            grads["h0"] = dh_next
+            return grads""", "dh-next-dropped", "dh_next computed but never added"),
+        Bug("6.3", """
+            rate = gamma * sigma
+            if rate >= 1:
+                return None
+            return int(np.floor(np.log(eps) / np.log(rate)))""", "first power at or below", "floor instead of ceil"),
+        Bug("6.1", """
+            x_t, h_prev, h_t, W_xh, W_hh = cache
+            da = dh_t * h_t * (1 - h_t)
+            return {"x_t": W_xh.T @ da, "h_prev": W_hh.T @ da, "W_xh": da @ x_t.T, "W_hh": da @ h_prev.T,
+                    "b_h": da.sum(axis=1, keepdims=True)}""",
+            "sigmoid-derivative", "derivative of the wrong nonlinearity"),
+    ],
+    7: [
+        Bug("7.1", "return np.asarray(eigenvalues, dtype=float) ** k", "sort the result",
+            "powers not sorted again"),
+        Bug("7.2", """
+            lams, V = np.linalg.eigh(M)
+            top = V[:, np.argmax(lams)]
+            y = x / np.linalg.norm(x)
+            for _ in range(k):
+                y = M @ y
+                y = y / np.linalg.norm(y)
+            return float(abs(y @ top))""", "ABSOLUTE", "largest eigenvalue instead of largest |eigenvalue|"),
+        Bug("7.3", """
+            W_hh, W_qh = params["W_hh"], params["W_qh"]
+            dW_hx, dW_hh, dW_qh = 0 * params["W_hx"], 0 * W_hh, 0 * W_qh
+            for t in reversed(range(do.shape[0])):
+                dh_t = W_qh.T @ do[t]
+                prev = h0 if t == 0 else h[t - 1]
+                dW_qh = dW_qh + do[t] @ h[t].T
+                dW_hx = dW_hx + dh_t @ x[t].T
+                dW_hh = dW_hh + dh_t @ prev.T
+            return {"W_hx": dW_hx, "W_hh": dW_hh, "W_qh": dW_qh}""", "dh-next-dropped", "no gradient carried back"),
+    ],
+    8: [
+        Bug("8.1", """
+            p = h_prev.shape[0]
+            hx = np.concatenate([h_prev, x], axis=0)
+            sigmoid = lambda v: 1 / (1 + np.exp(-v))
+            f = sigmoid(params["W_f"] @ hx + params["b_f"])
+            i = sigmoid(params["W_i"] @ hx + params["b_i"])
+            Ct = np.tanh(params["W_c"] @ hx + params["b_c"])
+            o = sigmoid(params["W_o"] @ hx + params["b_o"])
+            C = f * C_prev + i * Ct
+            dC = delta_C + delta_h * o * (1 - np.tanh(C) ** 2)
+            da = {"f": dC * C_prev * f * (1 - f), "i": dC * Ct * i * (1 - i),
+                  "c": dC * i * Ct * (1 - Ct),   # sigmoid's derivative on the tanh candidate
+                  "o": delta_h * np.tanh(C) * o * (1 - o)}
+            out = {"C_prev": dC * f}
+            dhx = 0
+            for g in "fico":
+                out["W_" + g] = da[g] @ hx.T
+                out["b_" + g] = np.sum(da[g], axis=1, keepdims=True)
+                dhx = dhx + params["W_" + g].T @ da[g]
+            out["h_prev"], out["x"] = dhx[:p], dhx[p:]
+            return out""", "candidate-sigmoid-derivative", "wrong nonlinearity derivative for the candidate"),
+        Bug("8.3", "return 4 * p * (p + n), p * (n + p)", "expected", "biases not counted"),
+    ],
     98: [
         Bug("98.1", """
             dW = cache["x"] @ dout.T
@@ -118,28 +272,36 @@ def plant(lesson: Path, bugs: list[Bug]) -> list[tuple[list[Bug], object]]:
     return [(g, submission(lesson, {b.exercise: b.body for b in g})) for g in groups]
 
 
-# --- one grading pool for everything ------------------------------------------------------------------------
+# --- grading runs, made once per lesson and only for the lessons a test asks about --------------------------
 
-def _build_all(folder: Path, lesson_paths: list[Path]) -> dict:
-    plan = {}
-    for lesson in lesson_paths:
-        n = int(lesson.name[:2])
-        plan[(lesson.stem, "reference")] = lesson
-        blank = folder / f"{lesson.stem}__blank.ipynb"
-        nbformat.write(submission(lesson), blank)
-        plan[(lesson.stem, "blank")] = blank
-        for j, (bugs, nb) in enumerate(plant(lesson, PLANTED.get(n, []))):
-            p = folder / f"{lesson.stem}__bugs{j}.ipynb"
-            nbformat.write(nb, p)
-            plan[(lesson.stem, f"bugs{j}")] = (p, bugs)
+def _plan(folder: Path, lesson: Path) -> dict:
+    """Submissions for one lesson: name -> (path, planted bugs)."""
+    plan = {"reference": (lesson, [])}
+    blank = folder / f"{lesson.stem}__blank.ipynb"
+    nbformat.write(submission(lesson), blank)
+    plan["blank"] = (blank, [])
+    for j, (bugs, nb) in enumerate(plant(lesson, PLANTED.get(int(lesson.name[:2]), []))):
+        path = folder / f"{lesson.stem}__bugs{j}.ipynb"
+        nbformat.write(nb, path)
+        plan[f"bugs{j}"] = (path, bugs)
     return plan
 
 
-def _grade_plan(plan: dict, lessons_dir: Path, **kw) -> dict:
-    keys = list(plan)
-    paths = [plan[k][0] if isinstance(plan[k], tuple) else plan[k] for k in keys]
-    reports = grade_all(paths, lessons_dir, jobs=2, **kw)
-    return {k: r for k, r in zip(keys, reports)}
+class Graded:
+    """Reports of one lesson's submissions, graded together (three at a time) the first time asked for;
+    running ``-k 06_`` grades lesson 06 only."""
+
+    def __init__(self, folder: Path, fixture_lesson: Path):
+        self.folder, self.fixture_lesson, self.cache = folder, fixture_lesson, {}
+
+    def __call__(self, stem: str) -> dict:
+        if stem not in self.cache:
+            lesson = _lesson_path(stem, self.fixture_lesson)
+            plan = _plan(self.folder, lesson)
+            items = [dict(path=path, lessons_dir=lesson.parent, timeout=120, total=300) for path, _ in plan.values()]
+            reports = grade_many(items, jobs=3)
+            self.cache[stem] = {name: (report, plan[name][1]) for name, report in zip(plan, reports)}
+        return self.cache[stem]
 
 
 @pytest.fixture(scope="session")
@@ -148,14 +310,8 @@ def fixture_lesson(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory, fixture_lesson):
-    """Reports keyed (lesson stem, 'reference' | 'blank' | 'bugsJ'), for every lesson and the fixture."""
-    folder = tmp_path_factory.mktemp("submissions")
-    plan = _build_all(folder, LESSONS)
-    fplan = _build_all(folder, [fixture_lesson])
-    reports = _grade_plan(plan, ROOT / "notebooks", timeout=120, total=300) if plan else {}
-    reports.update(_grade_plan(fplan, fixture_lesson.parent, timeout=60, total=120))
-    return {"plan": {**plan, **fplan}, "reports": reports}
+def graded(tmp_path_factory, fixture_lesson) -> Graded:
+    return Graded(tmp_path_factory.mktemp("submissions"), fixture_lesson)
 
 
 def _lesson_ids():
@@ -224,7 +380,7 @@ def _explain(report):
 
 @pytest.mark.parametrize("stem", _lesson_ids())
 def test_reference_scores_full_marks(stem, graded):
-    r = graded["reports"][(stem, "reference")]
+    r = graded(stem)["reference"][0]
     assert r["error"] is None, _explain(r)
     assert r["max_score"] > 0 and r["score"] == r["max_score"], _explain(r)
     assert not r["notebook_errors"], _explain(r)
@@ -232,7 +388,7 @@ def test_reference_scores_full_marks(stem, graded):
 
 @pytest.mark.parametrize("stem", _lesson_ids())
 def test_blank_student_version_scores_zero_and_runs_up_to_its_first_exercise(stem, graded, fixture_lesson):
-    r = graded["reports"][(stem, "blank")]
+    r = graded(stem)["blank"][0]
     assert r["error"] is None and r["score"] == 0, _explain(r)
     assert all(e["status"] == "not attempted" for e in r["exercises"]), _explain(r)
     first = r["exercises"][0]
@@ -251,10 +407,9 @@ def test_planted_bugs_are_caught_with_the_matching_feedback(stem, graded):
     if len(PLANTED.get(n, [])) < 2:
         pytest.xfail(f"fewer than two planted bugs written for lesson {stem}: add them to PLANTED "
                      "in tests/test_assignments.py")
-    runs = [(k, v) for k, v in graded["plan"].items() if k[0] == stem and k[1].startswith("bugs")]
+    runs = [v for k, v in graded(stem).items() if k.startswith("bugs")]
     assert runs
-    for key, (_, bugs) in runs:
-        r = graded["reports"][key]
+    for r, bugs in runs:
         assert r["error"] is None, _explain(r)
         by_id = {e["id"]: e for e in r["exercises"]}
         for bug in bugs:
@@ -288,10 +443,9 @@ def _misbehaving(fixture_lesson, folder: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def misbehaved(tmp_path_factory, fixture_lesson):
-    folder = tmp_path_factory.mktemp("bad")
-    paths = _misbehaving(fixture_lesson, folder)
-    reports = grade_all(list(paths.values()), fixture_lesson.parent, timeout=4, total=60, jobs=2)
-    return {k: r for k, r in zip(paths, reports)}
+    paths = _misbehaving(fixture_lesson, tmp_path_factory.mktemp("bad"))
+    items = [dict(path=p, lessons_dir=fixture_lesson.parent, timeout=8, total=90) for p in paths.values()]
+    return dict(zip(paths, grade_many(items, jobs=3)))
 
 
 def test_raising_looping_and_deleted_tests_each_score_zero_with_a_reason(misbehaved):

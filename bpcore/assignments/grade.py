@@ -88,6 +88,21 @@ def _where_in_student_code(error: dict) -> str:
     return f"{head}: {arrow.lstrip('->').strip()}" if arrow else head
 
 
+SHAPES = re.compile(r"shape \(([\d, ]*)\),? expected \(([\d, ]*)\)")
+
+
+def _shape_hint(message: str) -> str:
+    """A test said 'X has shape (a, b), expected (c, d)': name the usual slip (bpcore.gradcheck.shape_hint)."""
+    from bpcore.gradcheck import shape_hint
+
+    m = SHAPES.search(message)
+    if not m or "— " in message[m.end():m.end() + 3]:
+        return ""
+    got, expected = (tuple(int(v) for v in g.replace(" ", "").split(",") if v) for g in m.groups())
+    hint = shape_hint(got, expected)
+    return f"\n  hint: {hint.lstrip(' —')}" if hint else ""
+
+
 def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
     """(status, feedback) for a failed test cell."""
     ename, evalue = error["ename"], error["evalue"].strip()
@@ -104,7 +119,7 @@ def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
     which = "a hidden test" if hidden else "a visible test"
     if ename in ("AssertionError", "GradcheckError"):
         msg = evalue or f"assert failed: {line}"
-        return "failed", f"{which} failed: {msg}"
+        return "failed", f"{which} failed: {msg}" + _shape_hint(msg)
     where = _where_in_student_code(error)
     return "error", f"{which} raised {ename}: {evalue}" + (f"\n  raised at {where}" if where else "") + (
         f"\n  test line: {line}" if line else "")
@@ -306,32 +321,52 @@ def submissions(target) -> list[Path]:
     return [target]
 
 
-def grade_all(paths, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: float = 600,
-              jobs: int = 1, on_report=None) -> list[dict]:
-    """Grade many submissions, ``jobs`` at a time (each in its own process and kernel)."""
-    paths = list(paths)
-    if jobs <= 1 or len(paths) <= 1:
+def _worker_init():
+    # several kernels at once on few cores: one BLAS thread each instead of oversubscribing the machine
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _failed(path, e) -> dict:
+    return {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
+            "notebook_errors": [], "error": f"grader failed: {type(e).__name__}: {e}"}
+
+
+def grade_many(items: list[dict], jobs: int = 1, on_report=None) -> list[dict]:
+    """Grade ``items`` (each a dict of :func:`grade` arguments: path, lessons_dir, timeout, total),
+    ``jobs`` at a time, each in its own process and kernel; reports come back in the order given."""
+    if jobs <= 1 or len(items) <= 1:
         out = []
-        for p in paths:
-            out.append(grade(p, lessons_dir, timeout=timeout, total=total))
+        for item in items:
+            try:
+                out.append(grade(**item))
+            except Exception as e:  # a bug of the grader itself: still one report per submission
+                out.append(_failed(item["path"], e))
             if on_report:
                 on_report(out[-1])
         return out
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(grade, p, lessons_dir, timeout=timeout, total=total) for p in paths]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init) as pool:
+        futures = [pool.submit(grade, **item) for item in items]
         out = []
-        for p, f in zip(paths, futures):
+        for item, f in zip(items, futures):
             try:
                 out.append(f.result())
             except Exception as e:
-                out.append({"submission": str(p), "lesson": None, "score": 0.0, "max_score": 0.0,
-                            "exercises": [], "notebook_errors": [], "error": f"grader failed: {e}"})
+                out.append(_failed(item["path"], e))
             if on_report:
                 on_report(out[-1])
         return out
+
+
+def grade_all(paths, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: float = 600,
+              jobs: int = 1, on_report=None) -> list[dict]:
+    """Grade many submissions against the lessons in ``lessons_dir``, ``jobs`` at a time."""
+    items = [dict(path=p, lessons_dir=lessons_dir, timeout=timeout, total=total) for p in paths]
+    return grade_many(items, jobs, on_report)
 
 
 def format_report(r: dict) -> str:
