@@ -520,36 +520,36 @@ def _sizes(nodes):
     return [int(np.size(n.value)) for n in nodes]
 
 
+def _evaluated(output, wrt):
+    from bpcore.graph import forward
+    (out,) = _nodes(output)
+    if out.value is None:
+        forward(out)
+    return out, _nodes(wrt)
+
+
+def _basis(shape):
+    """The unit arrays ``e_j`` of ``shape``, one per entry, in flat order."""
+    for j in range(int(np.prod(shape, dtype=int))):
+        e = np.zeros(shape)
+        e.flat[j] = 1.0
+        yield e
+
+
 def jacobian_forward(output, wrt) -> Jacobian:
     """The Jacobian by forward mode: one JVP per input entry ``e_j`` gives column ``j``."""
-    (out,) = _nodes(output)
-    wrt = _nodes(wrt)
-    if out.value is None:
-        from bpcore.graph import forward
-        forward(out)
-    cols, tally = [], [0]
-    for w in wrt:
-        for j in range(np.size(w.value)):
-            seed = np.zeros(np.shape(w.value))
-            seed.flat[j] = 1.0
-            cols.append(np.ravel(jvp(out, {w: seed}, tally=tally)))
+    out, wrt = _evaluated(output, wrt)
+    tally = [0]
+    cols = [np.ravel(jvp(out, {w: e}, tally=tally)) for w in wrt for e in _basis(np.shape(w.value))]
     return Jacobian(np.stack(cols, axis=1), len(cols), tally[0])
 
 
 def jacobian_reverse(output, wrt) -> Jacobian:
     """The Jacobian by reverse mode: one VJP per output entry ``e_i`` gives row ``i``."""
-    (out,) = _nodes(output)
-    wrt = _nodes(wrt)
-    if out.value is None:
-        from bpcore.graph import forward
-        forward(out)
-    rows, tally = [], [0]
-    for i in range(np.size(out.value)):
-        seed = np.zeros(np.shape(out.value))
-        seed.flat[i] = 1.0
-        rows.append(np.concatenate([np.ravel(g) for g in vjp(out, seed, wrt, tally=tally)]))
+    out, wrt = _evaluated(output, wrt)
+    tally = [0]
+    rows = [np.concatenate([np.ravel(g) for g in vjp(out, e, wrt, tally=tally)]) for e in _basis(np.shape(out.value))]
     return Jacobian(np.stack(rows, axis=0), len(rows), tally[0])
-
 
 
 def tanh_chain_graph(x, Ws, *, activation: bool = True):
