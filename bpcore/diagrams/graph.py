@@ -59,6 +59,14 @@ def layered_positions(outputs) -> dict:
     return {n.id: (layer[n.id] * DX, -y[n.id] * DY) for n in order}
 
 
+def _sides(p_from, p_to):
+    """Where an edge leaves its source box and enters its target box, as fractions of the boxes."""
+    dx, dy = p_to[0] - p_from[0], p_to[1] - p_from[1]
+    if abs(dx) > 1e-9:  # left to right (or back): from a side to the facing side
+        return ((1.0, 0.5), (0.0, 0.5)) if dx > 0 else ((0.0, 0.5), (1.0, 0.5))
+    return ((0.5, 0.0), (0.5, 1.0)) if dy < 0 else ((0.5, 1.0), (0.5, 0.0))
+
+
 def draw_graph(ax, outputs, grads: dict | None = None, *, labels: dict | None = None,
                positions: dict | None = None, highlight=(), title: str | None = None):
     """Draw the graph of ``outputs`` on ``ax``: boxes for ops, rounded boxes for leaves, arrows for edges.
@@ -94,10 +102,10 @@ def draw_graph(ax, outputs, grads: dict | None = None, *, labels: dict | None = 
     for n in order:
         for k, i in enumerate(n.inputs):
             rad = 0.0 if list(n.inputs).count(i) == 1 else (0.25 if k == 0 else -0.25)  # x*x: two arrows
-            # centre to centre, clipped at both boxes: arrows meet a box on whichever side faces them
-            ax.annotate("", xy=pos[n.id], xytext=pos[i.id],
-                        arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.1, shrinkA=2, shrinkB=2,
-                                        patchA=boxes[i.id].get_bbox_patch(), patchB=boxes[n.id].get_bbox_patch(),
+            start, end = _sides(pos[i.id], pos[n.id])
+            # anchored to the text boxes' sides (cheap to draw, unlike clipping a path at each patch)
+            ax.annotate("", xy=end, xycoords=boxes[n.id], xytext=start, textcoords=boxes[i.id],
+                        arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.1, shrinkA=6, shrinkB=6,
                                         connectionstyle=f"arc3,rad={rad}"), zorder=2)
     xs, ys = zip(*(pos[n.id] for n in order))
     ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)

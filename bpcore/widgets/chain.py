@@ -55,6 +55,8 @@ def draw_chain(fig, result) -> str:
     guide = {name: np.where(g > 1e250, np.inf, g) for name, g in guide.items()}
     norm_curves(ax, k, {f"|dh_k/dw|, f = {result['f']}": shown}, guides=guide, xlabel="depth k",
                 ylabel="|d h_k / d w|", title=f"d/dw f(f(…f(w))) with gain {a:.3g}")
+    # a fixed corner away from the curve: the default "best" placement costs a search over every point
+    ax.legend(fontsize=8, loc="upper left" if a > 1 else "upper right")
     with np.errstate(over="ignore"):
         bound = float(a) ** float(k[-1]) if np.log10(a) * k[-1] < 308 else np.inf
     return f"depth {k[-1]}: |dh/dw| = {abs(d[-1]):.4g}   (gain^depth = {bound:.4g})"
