@@ -181,7 +181,7 @@ PLANTED: dict[int, list[Bug]] = {
             dh_next = np.zeros((n_h, dh.shape[2]))
             grads = {"W_xh": 0, "W_hh": 0, "b_h": 0}
             for t in range(T - 1, -1, -1):
-                step = rnn_step_backward(dh[t], cache_list[t])
+                step = rnn.step_backward(dh[t], cache_list[t])
                 dh_next = step["h_prev"]
                 for k in grads:
                     grads[k] = grads[k] + step[k]
@@ -244,6 +244,28 @@ PLANTED: dict[int, list[Bug]] = {
             out["h_prev"], out["x"] = dhx[:p], dhx[p:]
             return out""", "candidate-sigmoid-derivative", "wrong nonlinearity derivative for the candidate"),
         Bug("8.3", "return 4 * p * (p + n), p * (n + p)", "expected", "biases not counted"),
+    ],
+    9: [
+        Bug("9.1", """
+            z = W_hz @ h_T + b_z
+            probs = np.exp(z - z.max(axis=0)) / np.exp(z - z.max(axis=0)).sum(axis=0)
+            probs[y, range(h_T.shape[1])] -= 1
+            return {"W_hz": probs @ h_T.T, "b_z": probs.sum(axis=1, keepdims=True), "h_T": W_hz.T @ probs}""",
+            "batch-mean-missing", "sum instead of mean over the batch"),
+        Bug("9.2", """
+            norm = np.sqrt(sum((g ** 2).sum() for g in grads.values()))
+            if norm > max_norm:
+                for k in grads:
+                    grads[k] *= max_norm / norm
+            return grads""", "must not modify its input", "clipped in place"),
+        Bug("9.3", ["""
+            c = 1 / n_classes
+            return c + n_std * c * (1 - c) / np.sqrt(n_test)""", """
+            c = 1 / n_classes
+            n = 1
+            while chance_band(n_classes, n, n_std) >= accuracy:
+                n += 1
+            return n"""], "band used in section 3", "variance instead of standard deviation"),
     ],
     98: [
         Bug("98.1", """

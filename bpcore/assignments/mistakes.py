@@ -42,6 +42,14 @@ def variant_source(mistake: Mistake, solution_source: str) -> str:
 
 # Keyed by lesson number. The fixture lesson (98, tests/fixtures/lesson98.py) documents the pattern.
 MISTAKES: dict[int, list[Mistake]] = {
+    9: [
+        Mistake("9.1", "batch-mean-missing",
+                "the loss is the MEAN cross-entropy over the batch: divide delta_z (softmax minus one-hot) by B",
+                (("    delta_z /= B\n", ""),)),
+        Mistake("9.1", "one-hot-not-subtracted",
+                "delta_z is softmax(z) minus the one-hot label: subtract 1 at each example's true class",
+                (("    delta_z[y, np.arange(B)] -= 1.0\n", ""),)),
+    ],
     98: [
         Mistake("98.2", "sigmoid-derivative",
                 "you used the sigmoid's derivative h(1 - h) where the layer is tanh: tanh' = 1 - h²",
@@ -91,12 +99,11 @@ MISTAKES: dict[int, list[Mistake]] = {
         Mistake("6.2", "dh-next-dropped",
                 "each step got only its own dh_t: the gradient carried back from step t+1 (dh_next, here "
                 "'carry') must be ADDED to it before the step's backward",
-                (("rnn_step_backward(dh[t] + carry, cache_list[t])", "rnn_step_backward(dh[t], cache_list[t])"),)),
+                (("(dh[t] + carry,", "(dh[t],"),)),
         Mistake("6.2", "own-dh-not-added",
                 "only the last step received its dh_T; every earlier step must add its own dh_t to the gradient "
                 "carried back (dh_next)",
-                (("rnn_step_backward(dh[t] + carry, cache_list[t])",
-                  "rnn_step_backward(dh[t] if t == T - 1 else carry, cache_list[t])"),)),
+                (("(dh[t] + carry,", "(dh[t] if t == T - 1 else carry,"),)),
     ],
     7: [
         Mistake("7.3", "dh-next-dropped",
