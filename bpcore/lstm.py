@@ -123,10 +123,11 @@ def _unstack(dW_h: np.ndarray, dW_x: np.ndarray, db: np.ndarray) -> dict:
 # the cell's elementwise algebra, shared by the step and the sequence functions
 
 
-def _cell_forward(a: np.ndarray, C_prev: np.ndarray):
+def _cell_forward(a: np.ndarray, C_prev: np.ndarray, out=None):
     """Gate activations from stacked pre-activations ``a`` (4p × B, order f, i, o, c), overwritten in place.
 
-    Returns ``(gates, C, tanh_C, h)``; ``gates`` is ``a`` holding ``[f; i; o; C̃]``.
+    Returns ``(gates, C, tanh_C, h)``; ``gates`` is ``a`` holding ``[f; i; o; C̃]``. ``out`` may give three
+    (p × B) arrays to write ``C``, ``tanh_C`` and ``h`` into (the sequence loop's slots for step t).
     σ is computed as ``(1 + tanh(a/2)) / 2``: exact, overflow-free for any ``a``, and one ufunc call
     for all three sigmoid gates.
     """
@@ -138,10 +139,11 @@ def _cell_forward(a: np.ndarray, C_prev: np.ndarray):
     sig *= 0.5
     np.tanh(a[3 * p:], out=a[3 * p:])
     f, i, o, C_tilde = a[:p], a[p:2 * p], a[2 * p:3 * p], a[3 * p:]
-    C = f * C_prev
+    C, tanh_C, h = out if out is not None else (np.empty_like(C_prev), np.empty_like(C_prev), np.empty_like(C_prev))
+    np.multiply(f, C_prev, out=C)                 # C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
     C += i * C_tilde
-    tanh_C = np.tanh(C)
-    h = o * tanh_C
+    np.tanh(C, out=tanh_C)
+    np.multiply(o, tanh_C, out=h)                 # h_t = o_t ⊙ tanh(C_t)
     return a, C, tanh_C, h
 
 
@@ -155,19 +157,19 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
     p = C_prev.shape[0]
     f, i, o, C_tilde = gates[:p], gates[p:2 * p], gates[2 * p:3 * p], gates[3 * p:]
     delta_a = np.empty_like(gates) if out is None else out
+    delta_f, delta_i, delta_o, delta_C_tilde = delta_a[:p], delta_a[p:2 * p], delta_a[2 * p:3 * p], delta_a[3 * p:]
     # step 1: h_t = o_t ⊙ tanh(C_t)  →  δo_t = δh_t ⊙ tanh(C_t),  δC_t += δh_t ⊙ o_t ⊙ (1 - tanh²(C_t))
-    delta_o = delta_h * tanh_C
+    np.multiply(delta_h, tanh_C, out=delta_o)
     delta_C = delta_C + delta_h * o * (1.0 - tanh_C * tanh_C)
     # step 2: C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
-    delta_f = delta_C * C_prev
-    delta_i = delta_C * C_tilde
-    delta_C_tilde = delta_C * i
+    np.multiply(delta_C, C_prev, out=delta_f)
+    np.multiply(delta_C, C_tilde, out=delta_i)
+    np.multiply(delta_C, i, out=delta_C_tilde)
     delta_C_prev = delta_C * f
-    # through the nonlinearities: σ' = σ(1 - σ), tanh' = 1 - tanh²
-    np.multiply(delta_f, f * (1.0 - f), out=delta_a[:p])
-    np.multiply(delta_i, i * (1.0 - i), out=delta_a[p:2 * p])
-    np.multiply(delta_o, o * (1.0 - o), out=delta_a[2 * p:3 * p])
-    np.multiply(delta_C_tilde, 1.0 - C_tilde * C_tilde, out=delta_a[3 * p:])
+    # through the nonlinearities, in place: σ' = σ(1 - σ) for f, i, o at once; tanh' = 1 - tanh² for C̃
+    sig = gates[:3 * p]
+    delta_a[:3 * p] *= sig * (1.0 - sig)
+    delta_C_tilde *= 1.0 - C_tilde * C_tilde
     return delta_a, delta_C, delta_C_prev
 
 
@@ -261,8 +263,7 @@ def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.nd
     for t in range(T):
         a = np.matmul(W_h, h_t, out=gates[t])
         a += a_x[:, t]
-        _, C_t, tanh_C[t], h_t = _cell_forward(a, C_t)
-        C[t], h[t] = C_t, h_t
+        _, C_t, _, h_t = _cell_forward(a, C_t, out=(C[t], tanh_C[t], h[t]))
     cache = {"x": x, "h0": h0, "C0": C0, "h": h, "C": C, "tanh_C": tanh_C, "gates": gates,
              "W_h": W_h, "W_x": W_x}
     return h, cache
@@ -303,7 +304,7 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
         if truncate is not None and t < T - 1 and (T - 1 - t) % truncate == 0:
             carry_h[:] = 0.0                                   # a chunk boundary: nothing flows back
             carry_C[:] = 0.0
-        delta_h[t] = delta_h_out[t] + carry_h                  # ADD the output's gradient to the carried one
+        np.add(delta_h_out[t], carry_h, out=delta_h[t])        # ADD the output's gradient to the carried one
         C_prev = C[t - 1] if t > 0 else cache["C0"]
         _, delta_C[t], carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
                                                 out=delta_a[t])
