@@ -37,6 +37,7 @@ INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends ch
                 "&& pip install playwright   (Debian's chromium is used; no browser download)")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+RUNS: list = []  # LessonRun of every notebook checked in this session, for the latency table
 UPDATE_TIMEOUT_MS = 20_000  # generous: a figure that has not changed by then is a failure, not a slow pass
 
 
@@ -134,6 +135,9 @@ class LabServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        if self.log.exists():
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log, RESULTS / "jupyterlab.log")
 
     def kernel_client(self, kernel_id: str):
         """A second client on a lesson's kernel: to ask it what its explorers hold."""
@@ -394,6 +398,12 @@ class Lab:
             run.explorers = n
             for i in range(n):
                 self._exercise(run, i, kc, shots)
+        except Exception:
+            try:  # what the page showed when the check failed
+                page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            except Exception:
+                pass
+            raise
         finally:
             if kc is not None:
                 kc.stop_channels()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import RUNS
-from explorer_lab import ExplorerCheckError, lessons
+from explorer_lab import RUNS, ExplorerCheckError, lessons
 
 DEMO_CELLS = [
     "import ipywidgets as widgets\nimport numpy as np\n\nfrom bpcore.widgets import Explorer",
