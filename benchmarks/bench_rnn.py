@@ -123,6 +123,8 @@ def main():
             print(f"{label:<24} {np.dtype(dtype).name:<8} {1e3 * fast:>10.1f} {flops(**shape) / fast / 1e9:>8.1f} "
                   f"{1e3 * naive:>9.1f} {naive / fast:>9.2f}x {torch_cols}")
     print("ratios > 1 mean bpcore's sequence functions are faster")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"1-minute load average {load:.1f} on {os.cpu_count()} CPUs (a shared machine makes every column slower)")
 
 
 if __name__ == "__main__":
