@@ -134,7 +134,11 @@ class GradReport:
                 verdict += f", {r.kinks} entr{'y' if r.kinks == 1 else 'ies'} at a kink skipped"
             lines.append(f"{r.name:<{width}}  {str(r.shape):<14} {r.max_rel:>11.1e}  {str(r.where):<12} "
                          f"{r.max_abs:>10.1e}  {verdict}")
-        lines += [f"hint for {r.name}: {r.hint}" for r in self.rows if not r.ok and r.hint]
+        hints: dict[str, list[str]] = {}  # rows failing the same way share one hint line
+        for r in self.rows:
+            if not r.ok and r.hint:
+                hints.setdefault(r.hint, []).append(r.name)
+        lines += [f"hint for {', '.join(names)}: {hint}" for hint, names in hints.items()]
         return "\n".join(lines)
 
     __repr__ = __str__

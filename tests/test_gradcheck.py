@@ -117,6 +117,12 @@ def test_failing_rows_carry_a_hint_in_the_report(mutate, name, phrase):
     assert phrase in str(info.value)
 
 
+def test_rows_failing_the_same_way_share_one_hint_line():
+    report = _failing_report(lambda g: g.update(W=-g["W"], b=-g["b"]))
+    assert "hint for W, b: it is the negative of the true gradient: a sign error" in str(report)
+    assert str(report).count("hint for") == 1
+
+
 def test_passing_reports_print_no_hints():
     report = _failing_report(lambda g: None)
     assert report.ok and "hint" not in str(report)
