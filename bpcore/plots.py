@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+# Values above this are drawn as overflow: a log axis cannot pad its limits near the float maximum.
+OVERFLOW = 1e250
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 FORWARD, GRADIENT = "#2ca02c", "#d62728"  # forward values green, gradients red, in every figure
 
@@ -38,25 +41,24 @@ def norm_curves(ax, x, series: dict, *, xlabel: str, ylabel: str, title: str | N
     """
     x = np.asarray(x)
     style_axes(ax)
-    finite_all = [np.asarray(v, float)[np.isfinite(v) & (np.asarray(v) > 0)] for v in series.values()]
-    finite_all += [np.asarray(v, float)[np.isfinite(v) & (np.asarray(v) > 0)] for v in (guides or {}).values()]
+    finite_all = [np.asarray(v, float)[_shown(v)] for v in [*series.values(), *(guides or {}).values()]]
     pool = np.concatenate(finite_all) if finite_all else np.array([1.0])
     lo, hi = (pool.min(), pool.max()) if pool.size else (1e-3, 1e3)
     top, bottom = hi * 10, lo / 10
     for i, (label, values) in enumerate(series.items()):
         v = np.asarray(values, dtype=float)
         color = COLORS[i % len(COLORS)]
-        good = np.isfinite(v) & (v > 0)
+        good = _shown(v)
         ax.plot(x[good], v[good], "o-", ms=3, color=color, label=label)
-        if np.any(~np.isfinite(v)):
-            ax.plot(x[~np.isfinite(v)], np.full((~np.isfinite(v)).sum(), top), "x", color=color, ms=8,
-                    label=f"{label}: overflow (inf)")
+        over = ~np.isfinite(v) | (v > OVERFLOW)
+        if np.any(over):
+            ax.plot(x[over], np.full(over.sum(), top), "x", color=color, ms=8, label=f"{label}: overflow (inf)")
         if np.any(v == 0):
             ax.plot(x[v == 0], np.full((v == 0).sum(), bottom), "v", color=color, ms=6,
                     label=f"{label}: underflow (0)")
     for j, (label, values) in enumerate((guides or {}).items()):
         v = np.asarray(values, dtype=float)
-        ok = np.isfinite(v) & (v > 0)
+        ok = _shown(v)
         ax.plot(x[ok], v[ok], "--", color=COLORS[j % len(COLORS)], alpha=0.7, label=label)
     ax.set_yscale("log")
     ax.set_ylim(bottom / 3, top * 3)
@@ -66,6 +68,12 @@ def norm_curves(ax, x, series: dict, *, xlabel: str, ylabel: str, title: str | N
         ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def _shown(values) -> np.ndarray:
+    """Mask of the values a log axis can show: finite, positive, below the overflow line."""
+    v = np.asarray(values, dtype=float)
+    return np.isfinite(v) & (v > 0) & (v <= OVERFLOW)
 
 
 def loss_curves(ax, curves: dict, *, xlabel: str = "iteration", ylabel: str = "loss", log: bool = False,

@@ -18,6 +18,8 @@ def registry() -> dict:
     """Every ``{"file.png": draw}`` of every submodule."""
     figures = {}
     for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):  # __main__ would redraw everything on import
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for name, draw in getattr(module, "FIGURES", {}).items():
             if name in figures:
