@@ -182,6 +182,7 @@ def draw_strategies(fig, result: dict) -> str:
     ax_err.axhline(e["randomized"]["noise_floor"], color="0.4", ls="--", lw=1, label="noise floor std/√N")
     ax_err.set_xticks(range(3), names, fontsize=8)
     ax_err.set_yscale("log")
+    ax_err.set_ylim(1e-4, 1e2)                       # fixed, so bars compare across settings (0 is off the axis)
     ax_err.set_ylabel(r"relative to $\|\partial E/\partial W_{hh}\|$")
     ax_err.legend(fontsize=7)
     return (f"truncated (k = {result['k']}): bias {e['truncated']['bias']:.3f}, spread 0 | randomized "
