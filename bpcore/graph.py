@@ -108,7 +108,9 @@ class Node:
             return self.op.symbol
         if self.name is not None:
             return self.name
-        return f"{float(self.value):g}" if np.size(self.value) == 1 else f"const{np.shape(self.value)}"
+        if np.size(self.value) == 1:  # 0-d or a one-element array such as ones(1)
+            return f"{float(np.asarray(self.value).reshape(())):g}"
+        return f"const{np.shape(self.value)}"
 
     def __repr__(self):
         shown = "None" if self.value is None else np.array2string(np.asarray(self.value), precision=4)

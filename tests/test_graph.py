@@ -352,3 +352,10 @@ def test_graph_built_before_values_are_known():
     assert np.isclose(float(G.backprop(f)[x]), 2 * 0.5 * (1 - np.tanh(0.25) ** 2) + 1)
     with pytest.raises(ValueError, match="variable 'y' has no value"):
         G.backprop(G.variable(None, "y") * 2)
+
+
+def test_one_element_constants_have_a_label():
+    from bpcore.graph import constant, variable
+    c = constant(np.ones((1, 1)) * 2.5)
+    assert c.label == "2.5"
+    assert "2.5" in repr(variable(np.ones(1)) * c)
