@@ -62,12 +62,7 @@ def norm_curves(ax, x, series: dict, *, xlabel: str, ylabel: str, title: str | N
         ax.plot(x[ok], v[ok], "--", color=COLORS[j % len(COLORS)], alpha=0.7, label=label)
     ax.set_yscale("log")
     ax.set_ylim(bottom / 3, top * 3)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    return ax
+    return _label(ax, xlabel, ylabel, title)
 
 
 def _shown(values) -> np.ndarray:
@@ -84,6 +79,10 @@ def loss_curves(ax, curves: dict, *, xlabel: str = "iteration", ylabel: str = "l
         ax.plot(np.arange(len(values)), values, color=COLORS[i % len(COLORS)], label=label)
     if log:
         ax.set_yscale("log")
+    return _label(ax, xlabel, ylabel, title)
+
+
+def _label(ax, xlabel, ylabel, title):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
