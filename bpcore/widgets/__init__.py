@@ -142,13 +142,17 @@ def label_sizes(fig) -> tuple:
 
 
 def figure_png(fig) -> bytes:
-    """The figure as PNG bytes, rendered once at the figure's own size and dpi.
+    """The figure as PNG bytes, drawn once at the figure's own size and dpi.
 
     Rendered here rather than by ``display(fig)``: IPython only knows how to show a bare ``Figure`` as
     PNG once pyplot has been imported (otherwise the browser shows ``<Figure size …>`` as text), and its
-    inline formatter renders twice (``bbox_inches="tight"``), which the constrained layout makes
-    unnecessary.
+    inline formatter renders twice (``bbox_inches="tight"``). ``savefig`` too draws the figure twice
+    when it has a layout engine (a dry run for the layout, then the real draw); the Agg canvas's own
+    ``print_png`` draws once, running the layout engine inside that draw.
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    if isinstance(fig.canvas, FigureCanvasAgg):
+        fig.canvas.print_png(buf)
+    else:
+        fig.savefig(buf, format="png")
     return buf.getvalue()
