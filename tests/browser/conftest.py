@@ -1,4 +1,4 @@
-"""Session fixture for the browser suite: one JupyterLab server and one Chromium page for all lessons.
+"""Fixture for the browser suite: one JupyterLab server and one Chromium page for all lessons.
 
 Without playwright or Chromium the browser tests skip, saying how to install them — unless
 ``BPCORE_REQUIRE_BROWSER`` is set (``.ci/run`` sets it), in which case they fail: in CI the explorers
@@ -18,7 +18,7 @@ from explorer_lab import REQUIRE_ENV, RESULTS, RUNS, Lab, latency_table, make_wo
 _STARTED = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one server for the module; stopped before nbval runs the notebooks
 def lab():
     problem = missing_requirements()
     if problem:
