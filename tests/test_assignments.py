@@ -191,7 +191,7 @@ PLANTED: dict[int, list[Bug]] = {
             rate = gamma * sigma
             if rate >= 1:
                 return None
-            return int(np.floor(np.log(eps) / np.log(rate)))""", "first power at or below", "floor instead of ceil"),
+            return int(np.floor(np.log(eps) / np.log(rate)))""", "0.75^9 = 0.075 <= 0.1", "floor instead of ceil"),
         Bug("6.1", """
             x_t, h_prev, h_t, W_xh, W_hh = cache
             da = dh_t * h_t * (1 - h_t)
