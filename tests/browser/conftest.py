@@ -25,6 +25,7 @@ def lab():
         if os.environ.get(REQUIRE_ENV):
             pytest.fail(f"{problem} ({REQUIRE_ENV} is set, so the browser suite may not be skipped)")
         pytest.skip(problem)
+    shutil.rmtree(RESULTS, ignore_errors=True)  # screenshots and the table of this run only
     workdir = make_workdir()
     session = Lab(workdir)
     _STARTED.setdefault("t", time.perf_counter())

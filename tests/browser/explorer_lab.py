@@ -408,8 +408,11 @@ class Lab:
             if kc is not None:
                 kc.stop_channels()
             run.seconds = time.perf_counter() - start
-            # not awaited: the kernel stops in the background while the next lesson opens
-            page.evaluate("() => { const w = window.__bt.nb(); if (w) { w.sessionContext.shutdown(); w.dispose(); } }")
+            try:  # not awaited: the kernel stops in the background while the next lesson opens
+                page.evaluate("() => { const w = window.__bt.nb();"
+                              "if (w) { w.sessionContext.shutdown(); w.dispose(); } }")
+            except Exception:  # a crashed page must not hide the failure being raised
+                pass
         return run
 
     def _check_cells(self, name: str) -> None:
