@@ -183,10 +183,15 @@ def student_version(path: Path, exporter=None):
         if ex.solution is None:
             continue
         cell = nb.cells[ex.solution]
-        what = f"write {ex.function}" if ex.function else "write your code"
-        cell.source = cell.source.replace(
-            "raise NotImplementedError()",
-            f'raise NotImplementedError("Exercise {ex.id} is not done yet: {what} here, then run the tests below")')
+        lines, current = cell.source.split("\n"), None
+        for j, line in enumerate(lines):
+            if m := re.match(r"def\s+([A-Za-z_]\w*)", line):
+                current = m[1]
+            elif line.strip() == "raise NotImplementedError()":  # nbgrader's stub: say which exercise and what
+                what = f"write {current}" if current else "write your code"
+                lines[j] = line.replace("NotImplementedError()", f'NotImplementedError("Exercise {ex.id} is not '
+                                        f'done yet: {what} here, then run the tests below")')
+        cell.source = "\n".join(lines)
     nb.metadata.pop("widgets", None)
     nb.metadata[META_KEY] = {"lesson": path.stem}
     return nb

@@ -100,7 +100,7 @@ def _shape_hint(message: str) -> str:
         return ""
     got, expected = (tuple(int(v) for v in g.replace(" ", "").split(",") if v) for g in m.groups())
     hint = shape_hint(got, expected)
-    return f"\n  hint: {hint.lstrip(' —')}" if hint else ""
+    return f"\nhint: {hint.lstrip(' —')}" if hint else ""
 
 
 def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
@@ -121,8 +121,8 @@ def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
         msg = evalue or f"assert failed: {line}"
         return "failed", f"{which} failed: {msg}" + _shape_hint(msg)
     where = _where_in_student_code(error)
-    return "error", f"{which} raised {ename}: {evalue}" + (f"\n  raised at {where}" if where else "") + (
-        f"\n  test line: {line}" if line else "")
+    return "error", f"{which} raised {ename}: {evalue}" + (f"\nraised at {where}" if where else "") + (
+        f"\ntest line: {line}" if line else "")
 
 
 class _Runner:
@@ -265,7 +265,7 @@ def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: fl
                         res["mistakes"] = _match(runner, mine, ex, i)
                         if res["mistakes"]:
                             hints = {m.name: m.hint for m in mine}
-                            res["feedback"] += "".join(f"\n  likely mistake ({n}): {hints[n]}" for n in res["mistakes"])
+                            res["feedback"] += "".join(f"\nlikely mistake ({n}): {hints[n]}" for n in res["mistakes"])
                 runner.run(new_code_cell("_bpcore_grader.unwatch(globals())"), i)
             if runner.dead:
                 report["error"] = runner.dead
