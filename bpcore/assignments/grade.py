@@ -197,7 +197,7 @@ def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: fl
     path = Path(path)
     start = time.monotonic()
     report = {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
-              "notebook_errors": [], "error": None}
+              "notebook_errors": [], "error": None, "seconds": 0.0}
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as e:
@@ -329,7 +329,7 @@ def _worker_init():
 
 def _failed(path, e) -> dict:
     return {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
-            "notebook_errors": [], "error": f"grader failed: {type(e).__name__}: {e}"}
+            "notebook_errors": [], "error": f"grader failed: {type(e).__name__}: {e}", "seconds": 0.0}
 
 
 def grade_many(items: list[dict], jobs: int = 1, on_report=None) -> list[dict]:
