@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from . import ASSIGNMENTS, NOTEBOOKS, dumps_report, format_problems, lessons, make
+from . import __doc__ as DOC
 from .grade import format_report, grade_all, submissions
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bpcore.assignments", description=__import__(
-        "bpcore.assignments").assignments.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bpcore.assignments", description=DOC,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     mk = sub.add_parser("make", help="write the student versions of the lessons")
     mk.add_argument("lessons", nargs="*", type=Path, help="lesson notebooks (default: every one in notebooks/)")
