@@ -1,7 +1,7 @@
 """LSTM forward+backward speed: bpcore.lstm's sequence functions, a naive per-step loop, and torch.nn.LSTM.
 
     python benchmarks/bench_lstm.py            # float64 (bpcore's default) and float32
-    python benchmarks/bench_lstm.py --repeat 5
+    python benchmarks/bench_lstm.py --repeat 9
 
 For each shape (batch B, length T, inputs n, hidden p) it prints the best time of a full forward and
 backward pass over the sequence, the matmul GFLOP/s that time corresponds to, and ratios:
@@ -33,14 +33,17 @@ def flops(B, T, n, p):
     return T * 3 * 2 * 4 * p * (n + p) * B
 
 
-def best_of(fn, repeat):
-    fn()  # warm-up: allocations, BLAS thread start
-    times = []
+def best_of(fns: dict, repeat: int) -> dict:
+    """Best time of each function, the candidates interleaved so a busy machine slows them alike."""
+    for fn in fns.values():
+        fn()  # warm-up: allocations, BLAS thread start
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(t) for name, t in times.items()}
 
 
 def bpcore_pass(params, x, dh):
@@ -87,7 +90,7 @@ def torch_pass(n, p, x, dh, dtype):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dtypes", default="float64,float32")
     args = parser.parse_args(argv)
     try:
@@ -105,10 +108,10 @@ def main(argv=None):
             x = rng.standard_normal((T, n, B)).astype(dtype)
             dh = rng.standard_normal((T, p, B)).astype(dtype)
             gf = flops(B, T, n, p) / 1e9
-            rows = {"bpcore.lstm": best_of(bpcore_pass(params, x, dh), args.repeat),
-                    "naive per-step": best_of(naive_pass(params, x, dh), args.repeat)}
+            fns = {"bpcore.lstm": bpcore_pass(params, x, dh), "naive per-step": naive_pass(params, x, dh)}
             if have_torch:
-                rows["torch.nn.LSTM"] = best_of(torch_pass(n, p, x, dh, dtype), args.repeat)
+                fns["torch.nn.LSTM"] = torch_pass(n, p, x, dh, dtype)
+            rows = best_of(fns, args.repeat)
             print(f"\n{np.dtype(dtype).name}  batch {B}, T {T}, inputs {n}, hidden {p}  ({gf:.2f} GFLOP a pass)")
             for name, sec in rows.items():
                 print(f"  {name:<16} {sec * 1e3:9.1f} ms   {gf / sec:7.2f} GFLOP/s")

@@ -253,19 +253,26 @@ def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.nd
     h0 = np.zeros((p, B), dt) if h0 is None else check_array("h0", h0, ("p", "B"), dims).astype(dt, copy=False)
     C0 = np.zeros((p, B), dt) if C0 is None else check_array("C0", C0, ("p", "B"), dims).astype(dt, copy=False)
     W_h, W_x, b = stack_gates(P)
-    # every input projection W_*x x_t + b_* in one matmul: (4p × n) @ (n × T·B)
-    a_x = (W_x @ x.transpose(1, 0, 2).reshape(n, T * B) + b).reshape(4 * p, T, B)
-    h = np.empty((T, p, B), dt)
-    C = np.empty((T, p, B), dt)
-    tanh_C = np.empty((T, p, B), dt)
-    gates = np.empty((T, 4 * p, B), dt)
-    h_t, C_t = h0, C0
+    # Internally every per-step array is stored feature-major, (features, T, B): then all T·B columns of a
+    # quantity form one matrix without copying, for the one-matmul projections and weight gradients.
+    X = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(n, T * B)        # [x_1 … x_T] as n × T·B
+    # every input projection W_*x x_t + b_* in one matmul: (4p × n) @ (n × T·B); the loop adds W_*h h_{t-1}
+    gates = (W_x @ X).reshape(4 * p, T, B)
+    gates += b[:, :, None]
+    hs = np.empty((p, T + 1, B), dt)                                          # hs[:, t] = h_t, hs[:, 0] = h_0
+    hs[:, 0] = h0
+    C = np.empty((p, T, B), dt)
+    tanh_C = np.empty((p, T, B), dt)
+    C_t = C0
     for t in range(T):
-        a = np.matmul(W_h, h_t, out=gates[t])
-        a += a_x[:, t]
-        _, C_t, _, h_t = _cell_forward(a, C_t, out=(C[t], tanh_C[t], h[t]))
-    cache = {"x": x, "h0": h0, "C0": C0, "h": h, "C": C, "tanh_C": tanh_C, "gates": gates,
-             "W_h": W_h, "W_x": W_x}
+        a = gates[:, t]
+        a += W_h @ hs[:, t]
+        _, C_t, _, _ = _cell_forward(a, C_t, out=(C[:, t], tanh_C[:, t], hs[:, t + 1]))
+    h = hs[:, 1:].transpose(1, 0, 2)
+    # the (T, …) views are the public face of the cache; the feature-major arrays are what backward uses
+    cache = {"x": x, "X": X, "h0": h0, "C0": C0, "hs": hs, "h": h, "C": C.transpose(1, 0, 2),
+             "tanh_C": tanh_C.transpose(1, 0, 2), "gates": gates.transpose(1, 0, 2),
+             "_C": C, "_tanh_C": tanh_C, "_gates": gates, "W_h": W_h, "W_x": W_x}
     return h, cache
 
 
@@ -287,42 +294,42 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     The classic bug this avoids: at each step the gradient from the step's own output must be *added*
     to the one carried back from step t+1: ``δh_t = δh_out[t] + W_h^T δa_{t+1}``.
     """
-    h, C, gates, tanh_C = cache["h"], cache["C"], cache["gates"], cache["tanh_C"]
-    T, p, B = h.shape
+    C, gates, tanh_C, hs = cache["_C"], cache["_gates"], cache["_tanh_C"], cache["hs"]
+    p, T, B = C.shape
     dims = {"T": T, "p": p, "B": B}
     delta_h_out = check_array("delta_h_out", delta_h_out, ("T", "p", "B"), dims)
     if truncate is not None:
         check_scalar("truncate", truncate, low=1, integer=True)
     W_h, W_x = cache["W_h"], cache["W_x"]
-    delta_a = np.empty_like(gates)
-    delta_h = np.empty_like(h)
-    delta_C = np.empty_like(C)
-    carry_h = np.zeros((p, B), h.dtype)
-    carry_C = (np.zeros((p, B), h.dtype) if delta_C_last is None
-               else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(h.dtype))
+    dt = C.dtype
+    delta_a = np.empty((4 * p, T, B), dt)                     # feature-major, like the forward cache
+    delta_h = np.empty((p, T, B), dt)
+    delta_C = np.empty((p, T, B), dt)
+    carry_h = np.zeros((p, B), dt)
+    carry_C = (np.zeros((p, B), dt) if delta_C_last is None
+               else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(dt))
     for t in range(T - 1, -1, -1):
         if truncate is not None and t < T - 1 and (T - 1 - t) % truncate == 0:
             carry_h[:] = 0.0                                   # a chunk boundary: nothing flows back
             carry_C[:] = 0.0
-        np.add(delta_h_out[t], carry_h, out=delta_h[t])        # ADD the output's gradient to the carried one
-        C_prev = C[t - 1] if t > 0 else cache["C0"]
-        _, delta_C[t], carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
-                                                out=delta_a[t])
-        carry_h = W_h.T @ delta_a[t]                           # step 4, recurrent block only
-    # step 3 and step 4 (input block), each one matmul over all T·B columns
-    a_cols = delta_a.transpose(1, 0, 2).reshape(4 * p, T * B)
-    h_prev = np.concatenate([cache["h0"][None], h[:-1]], axis=0)
-    dW_h = a_cols @ h_prev.transpose(0, 2, 1).reshape(T * B, p)
-    x = cache["x"]
-    n = x.shape[1]
-    dW_x = a_cols @ x.transpose(0, 2, 1).reshape(T * B, n)
+        np.add(delta_h_out[t], carry_h, out=delta_h[:, t])     # ADD the output's gradient to the carried one
+        C_prev = C[:, t - 1] if t > 0 else cache["C0"]
+        _, delta_C[:, t], carry_C = _cell_backward(delta_h[:, t], carry_C, gates[:, t], C_prev, tanh_C[:, t],
+                                                   out=delta_a[:, t])
+        carry_h = W_h.T @ delta_a[:, t]                        # step 4, recurrent block only
+    # step 3 and step 4 (input block), each one matmul over all T·B columns (views, no copies)
+    a_cols = delta_a.reshape(4 * p, T * B)
+    dW_h = a_cols @ hs[:, :T].reshape(p, T * B).T            # Σ_t δa_t h_{t-1}^T
+    X = cache["X"]
+    dW_x = a_cols @ X.T                                        # Σ_t δa_t x_t^T
     db = a_cols.sum(axis=1, keepdims=True)
     grads = _unstack(dW_h, dW_x, db)
+    n = X.shape[0]
     grads["x"] = (W_x.T @ a_cols).reshape(n, T, B).transpose(1, 0, 2)
     grads["h0"] = carry_h
     grads["C0"] = carry_C
-    grads["delta_h"] = delta_h
-    grads["delta_C"] = delta_C
+    grads["delta_h"] = delta_h.transpose(1, 0, 2)
+    grads["delta_C"] = delta_C.transpose(1, 0, 2)
     return grads
 
 
