@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,29 @@ def lessons(paths=()) -> list[Path]:
     return found
 
 
+def _merge_streams(outputs):
+    """Join consecutive prints to the same stream: how the kernel chunks them depends on timing."""
+    merged = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if out.output_type == "stream" and prev is not None and prev.output_type == "stream" \
+                and prev.name == out.name:
+            prev.text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
+def _stable_widget_ids(text: str) -> str:
+    """Rename the random widget model ids (uuid4 hex) to their order of first appearance.
+
+    The widgets are created in the same order on every run, so the stored file is the same each time
+    and a re-execution that changes no result shows no diff.
+    """
+    ids = {}
+    return re.sub(r"\b[0-9a-f]{32}\b", lambda m: ids.setdefault(m.group(0), f"{len(ids) + 1:032x}"), text)
+
+
 def execute(path: Path, timeout: int = 120) -> float:
     """Run ``path`` in a fresh python3 kernel and store it with its outputs; return seconds taken."""
     import nbformat
@@ -41,14 +65,16 @@ def execute(path: Path, timeout: int = 120) -> float:
 
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata.pop("widgets", None)  # widget state is per-session; nbval skips it anyway
     os.environ["PYTHONHASHSEED"] = "0"
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.metadata.pop("widgets", None)  # live widget state varies run to run; a kernel redraws it anyway
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
+    path.write_text(_stable_widget_ids(nbformat.writes(nb)) + "\n", encoding="utf-8")
     return time.perf_counter() - start
 
 
