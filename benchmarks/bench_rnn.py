@@ -88,11 +88,12 @@ def torch_rnn(B, T, n_x, n_h, dtype):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     layer = torch.nn.RNN(n_x, n_h, nonlinearity="tanh").to(tdtype)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(T, B, n_x, generator=g, dtype=tdtype)
+    x = torch.randn(T, B, n_x, generator=g, dtype=tdtype).requires_grad_(True)   # bpcore returns ∂E/∂x too
     dh = torch.randn(T, B, n_h, generator=g, dtype=tdtype)
 
     def run():
         layer.zero_grad(set_to_none=True)
+        x.grad = None
         out, _ = layer(x)
         out.backward(dh)
     return run

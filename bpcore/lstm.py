@@ -19,10 +19,14 @@ Two layers of code:
 * ``forward`` / ``backward`` run a whole sequence fast. Internally ``W_*`` is split into its column
   blocks ``W_*h`` (acting on ``h_{t-1}``) and ``W_*x`` (acting on ``x_t``) and the four gates are stacked
   into one ``4p``-row matrix (order f, i, o, c so the three sigmoids are one contiguous block). All input
-  projections ``W_*x x_t + b_*`` are one matmul before the time loop; inside the loop only the recurrent
-  ``W_*h h_{t-1}`` and the elementwise gate algebra remain; after the backward loop each weight gradient
-  is one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the elementwise cell
-  code (``_cell_forward`` / ``_cell_backward``), so the fast path is the derivation, not a copy of it.
+  projections ``W_*x x_t`` are one matmul call before the time loop; inside the loop only the bias, the
+  recurrent ``W_*h h_{t-1}`` and the elementwise gate algebra remain; after the backward loop all weight
+  gradients are one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the elementwise
+  cell code (``_cell_forward`` / ``_cell_backward``), so the fast path is the derivation, not a copy of it.
+  Memory layout, chosen by measurement (``benchmarks/bench_lstm.py``): per-step arrays are time-major
+  ``(T, features, B)`` so every step works on contiguous blocks; the weight-gradient matmul wants the
+  feature-major ``(features, T·B)`` layout, made by one copy into scratch arrays reused between calls
+  (:mod:`bpcore.workspace`).
 
 ``backward`` also returns the per-step totals ``delta_h[t] = ∂E/∂h_t`` and ``delta_C[t] = ∂E/∂C_t`` (all
 later losses included) that the gradient-norm diagnostics plot against the lag.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpcore import workspace
 from bpcore.validate import check_array, check_params, check_scalar
 
 GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
@@ -152,25 +157,26 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
 
     Given ``δh_t`` (total ∂E/∂h_t) and ``δC_t`` arriving from step t+1 (∂E/∂C_t through C_{t+1} only),
     returns ``(δa, δC_t_total, δC_{t-1})`` where ``δa`` (4p × B, order f, i, o, c) is the gradient of the
-    gate pre-activations and ``δC_t_total`` adds the path through ``h_t``.
+    gate pre-activations and ``δC_t_total`` adds the path through ``h_t``. ``out`` may give the arrays to
+    write ``δa`` and ``δC_t_total`` into (the sequence loop's slots for step t).
     """
     p = C_prev.shape[0]
     f, i, o, C_tilde = gates[:p], gates[p:2 * p], gates[2 * p:3 * p], gates[3 * p:]
-    delta_a = np.empty_like(gates) if out is None else out
+    delta_a, delta_C_total = out if out is not None else (np.empty_like(gates), np.empty_like(delta_C))
     delta_f, delta_i, delta_o, delta_C_tilde = delta_a[:p], delta_a[p:2 * p], delta_a[2 * p:3 * p], delta_a[3 * p:]
     # step 1: h_t = o_t ⊙ tanh(C_t)  →  δo_t = δh_t ⊙ tanh(C_t),  δC_t += δh_t ⊙ o_t ⊙ (1 - tanh²(C_t))
     np.multiply(delta_h, tanh_C, out=delta_o)
-    delta_C = delta_C + delta_h * o * (1.0 - tanh_C * tanh_C)
+    np.add(delta_C, delta_h * o * (1.0 - tanh_C * tanh_C), out=delta_C_total)
     # step 2: C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
-    np.multiply(delta_C, C_prev, out=delta_f)
-    np.multiply(delta_C, C_tilde, out=delta_i)
-    np.multiply(delta_C, i, out=delta_C_tilde)
-    delta_C_prev = delta_C * f
+    np.multiply(delta_C_total, C_prev, out=delta_f)
+    np.multiply(delta_C_total, C_tilde, out=delta_i)
+    np.multiply(delta_C_total, i, out=delta_C_tilde)
+    delta_C_prev = delta_C_total * f
     # through the nonlinearities, in place: σ' = σ(1 - σ) for f, i, o at once; tanh' = 1 - tanh² for C̃
     sig = gates[:3 * p]
     delta_a[:3 * p] *= sig * (1.0 - sig)
     delta_C_tilde *= 1.0 - C_tilde * C_tilde
-    return delta_a, delta_C, delta_C_prev
+    return delta_a, delta_C_total, delta_C_prev
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -253,26 +259,26 @@ def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.nd
     h0 = np.zeros((p, B), dt) if h0 is None else check_array("h0", h0, ("p", "B"), dims).astype(dt, copy=False)
     C0 = np.zeros((p, B), dt) if C0 is None else check_array("C0", C0, ("p", "B"), dims).astype(dt, copy=False)
     W_h, W_x, b = stack_gates(P)
-    # Internally every per-step array is stored feature-major, (features, T, B): then all T·B columns of a
-    # quantity form one matrix without copying, for the one-matmul projections and weight gradients.
-    X = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(n, T * B)        # [x_1 … x_T] as n × T·B
-    # every input projection W_*x x_t + b_* in one matmul: (4p × n) @ (n × T·B); the loop adds W_*h h_{t-1}
-    gates = (W_x @ X).reshape(4 * p, T, B)
-    gates += b[:, :, None]
-    hs = np.empty((p, T + 1, B), dt)                                          # hs[:, t] = h_t, hs[:, 0] = h_0
-    hs[:, 0] = h0
-    C = np.empty((p, T, B), dt)
-    tanh_C = np.empty((p, T, B), dt)
+    # Every per-step array is time-major (T, …, B), so a step's slice is one contiguous block and the gate
+    # algebra runs on contiguous memory (strided slices of a feature-major array cost several times more).
+    # Every input projection W_*x x_t is done by ONE matmul call before the loop, written straight into the
+    # gate buffer; the loop adds b_* and the recurrent part W_*h h_{t-1}.
+    gates = np.matmul(W_x, x)                                                 # (4p × n) @ (T, n, B) → (T, 4p, B)
+    hs = np.empty((T + 1, p, B), dt)                                          # hs[t] = h_t, hs[0] = h_0
+    hs[0] = h0
+    C = np.empty((T, p, B), dt)
+    tanh_C = np.empty((T, p, B), dt)
+    recurrent = np.empty((4 * p, B), dt)
     C_t = C0
     for t in range(T):
-        a = gates[:, t]
-        a += W_h @ hs[:, t]
-        _, C_t, _, _ = _cell_forward(a, C_t, out=(C[:, t], tanh_C[:, t], hs[:, t + 1]))
-    h = hs[:, 1:].transpose(1, 0, 2)
-    # the (T, …) views are the public face of the cache; the feature-major arrays are what backward uses
-    cache = {"x": x, "X": X, "h0": h0, "C0": C0, "hs": hs, "h": h, "C": C.transpose(1, 0, 2),
-             "tanh_C": tanh_C.transpose(1, 0, 2), "gates": gates.transpose(1, 0, 2),
-             "_C": C, "_tanh_C": tanh_C, "_gates": gates, "W_h": W_h, "W_x": W_x}
+        np.matmul(W_h, hs[t], out=recurrent)
+        recurrent += b                                                        # in cache: one pass over gates[t]
+        a = gates[t]
+        a += recurrent
+        _, C_t, _, _ = _cell_forward(a, C_t, out=(C[t], tanh_C[t], hs[t + 1]))
+    h = hs[1:]
+    cache = {"x": x, "h0": h0, "C0": C0, "hs": hs, "h": h, "C": C, "tanh_C": tanh_C, "gates": gates,
+             "W_h": W_h, "W_x": W_x}
     return h, cache
 
 
@@ -294,42 +300,46 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     The classic bug this avoids: at each step the gradient from the step's own output must be *added*
     to the one carried back from step t+1: ``δh_t = δh_out[t] + W_h^T δa_{t+1}``.
     """
-    C, gates, tanh_C, hs = cache["_C"], cache["_gates"], cache["_tanh_C"], cache["hs"]
-    p, T, B = C.shape
+    C, gates, tanh_C, hs = cache["C"], cache["gates"], cache["tanh_C"], cache["hs"]
+    T, p, B = C.shape
     dims = {"T": T, "p": p, "B": B}
     delta_h_out = check_array("delta_h_out", delta_h_out, ("T", "p", "B"), dims)
     if truncate is not None:
         check_scalar("truncate", truncate, low=1, integer=True)
-    W_h, W_x = cache["W_h"], cache["W_x"]
-    dt = C.dtype
-    delta_a = np.empty((4 * p, T, B), dt)                     # feature-major, like the forward cache
-    delta_h = np.empty((p, T, B), dt)
-    delta_C = np.empty((p, T, B), dt)
+    W_h, W_x, x = cache["W_h"], cache["W_x"], cache["x"]
+    n, dt = x.shape[1], C.dtype
+    delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)  # time-major, like the forward cache
+    delta_h = np.empty((T, p, B), dt)
+    delta_C = np.empty((T, p, B), dt)
     carry_h = np.zeros((p, B), dt)
     carry_C = (np.zeros((p, B), dt) if delta_C_last is None
                else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(dt))
+    W_hT = np.ascontiguousarray(W_h.T)
     for t in range(T - 1, -1, -1):
         if truncate is not None and t < T - 1 and (T - 1 - t) % truncate == 0:
             carry_h[:] = 0.0                                   # a chunk boundary: nothing flows back
             carry_C[:] = 0.0
-        np.add(delta_h_out[t], carry_h, out=delta_h[:, t])     # ADD the output's gradient to the carried one
-        C_prev = C[:, t - 1] if t > 0 else cache["C0"]
-        _, delta_C[:, t], carry_C = _cell_backward(delta_h[:, t], carry_C, gates[:, t], C_prev, tanh_C[:, t],
-                                                   out=delta_a[:, t])
-        carry_h = W_h.T @ delta_a[:, t]                        # step 4, recurrent block only
-    # step 3 and step 4 (input block), each one matmul over all T·B columns (views, no copies)
-    a_cols = delta_a.reshape(4 * p, T * B)
-    dW_h = a_cols @ hs[:, :T].reshape(p, T * B).T            # Σ_t δa_t h_{t-1}^T
-    X = cache["X"]
-    dW_x = a_cols @ X.T                                        # Σ_t δa_t x_t^T
+        np.add(delta_h_out[t], carry_h, out=delta_h[t])        # ADD the output's gradient to the carried one
+        C_prev = C[t - 1] if t > 0 else cache["C0"]
+        _, _, carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t], out=(delta_a[t], delta_C[t]))
+        carry_h = W_hT @ delta_a[t]                            # step 4, recurrent block only
+    # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
+    # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
+    # running the loop above on strided feature-major slices.
+    a_cols = workspace.empty("lstm.a_cols", (4 * p, T, B), dt)
+    a_cols[...] = delta_a.transpose(1, 0, 2)
+    a_cols = a_cols.reshape(4 * p, T * B)
+    Z = workspace.empty("lstm.Z", (p + n, T, B), dt)
+    Z[:p] = hs[:T].transpose(1, 0, 2)
+    Z[p:] = x.transpose(1, 0, 2)
+    dW = a_cols @ Z.reshape(p + n, T * B).T                   # Σ_t δa_t [h_{t-1}; x_t]^T
     db = a_cols.sum(axis=1, keepdims=True)
-    grads = _unstack(dW_h, dW_x, db)
-    n = X.shape[0]
+    grads = _unstack(dW[:, :p], dW[:, p:], db)
     grads["x"] = (W_x.T @ a_cols).reshape(n, T, B).transpose(1, 0, 2)
     grads["h0"] = carry_h
     grads["C0"] = carry_C
-    grads["delta_h"] = delta_h.transpose(1, 0, 2)
-    grads["delta_C"] = delta_C.transpose(1, 0, 2)
+    grads["delta_h"] = delta_h
+    grads["delta_C"] = delta_C
     return grads
 
 

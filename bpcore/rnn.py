@@ -20,8 +20,12 @@ Two levels, as in cs231n's ``rnn_layers.py``:
   (recurrent part) and :func:`output_forward` / :func:`output_backward` (output layer);
 * fast sequence functions: :func:`forward` / :func:`backward` (recurrent part, all steps),
   :func:`loss_and_grads` (whole model with loss), :func:`linear_forward` / :func:`linear_backward`.
-  They project every input with one matmul before the time loop, keep only two small products inside
-  it, and form each weight gradient with one matmul over all steps after it.
+  They project every input with one matmul before the time loop, keep only the recurrent product and
+  the elementwise work inside it, and form all weight gradients with one matmul over all steps after it
+  (``Σ_t δa_t [h_{t-1}; x_t; 1]ᵀ = [∂W_hh  ∂W_xh  ∂b_h]``). Inside, per-step arrays are time-major like
+  the public ones, so a step reads and writes contiguous blocks; the matmuls over all steps use
+  feature-major copies ``(features, T·B)`` in scratch arrays reused between calls (:mod:`bpcore.workspace`).
+  Both choices were measured with ``benchmarks/bench_rnn.py``.
 
 Backward modes (``mode=``), shared by both RNNs:
 
@@ -42,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import functional as F
+from bpcore import workspace
 from bpcore.validate import check_array, check_params, check_scalar
 
 MODES = ("full", "truncated", "randomized")
@@ -169,17 +174,12 @@ def forward(x, h0, params: dict):
         h0     (n_h, B)     initial state h_0, or None for zeros
         params              dict with W_xh, W_hh, b_h (other keys are ignored)
     Returns
-        h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``; a view, see below)
+        h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``)
         cache               what :func:`backward` needs
-
-    Speed: internally each step is stored transposed, one example a row (``h_tᵀ`` is (B, n_h)), so that the
-    sums over steps and examples below are single matrix products without copies. The equation is the
-    same one transposed: ``h_tᵀ = tanh(h_{t-1}ᵀ W_hhᵀ + x_tᵀ W_xhᵀ + b_hᵀ)``.
     """
     x, h0, p = _check_sequence(x, h0, params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)})
-    xr, hr = _rows_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"], np.tanh)
-    h = hr[1:].transpose(0, 2, 1)
-    return h, {"xr": xr, "hr": hr, "h": h, "W_xh": p["W_xh"], "W_hh": p["W_hh"], "kind": "tanh"}
+    H = _run(x, h0, p["W_xh"], p["W_hh"], p["b_h"], np.tanh)
+    return H[1:], {"x": x, "H": H, "h": H[1:], "W_xh": p["W_xh"], "W_hh": p["W_hh"], "kind": "tanh"}
 
 
 def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
@@ -199,12 +199,13 @@ def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float |
     """
     if not isinstance(cache, dict) or cache.get("kind") != "tanh":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.forward")
-    hr = cache["hr"]
+    H = cache["H"]
     dh = check_array("dh", dh, cache["h"].shape)
-    dphi = 1.0 - hr[1:] ** 2                                              # tanh'(a_t) = 1 - h_t², all steps at once
-    da, dh_total, dh0 = _bptt(dh.transpose(0, 2, 1), dphi, cache["W_hh"], mode, k, pi, rng, xi)
-    return {**_recurrent_weight_grads(da, cache["xr"], hr, "W_xh", "W_hh"), "b_h": _rows(da).sum(axis=0)[:, None],
-            "x": _input_grad(da, cache["W_xh"]), "h0": dh0.T, "h": dh_total.transpose(0, 2, 1)}
+    da, dh_total, dh0 = _bptt(dh, H[1:], cache["W_hh"], mode, k, pi, rng, xi)
+    A, G = _weight_grads(da, H, cache["x"], bias=True)
+    n_h, n_x = cache["W_xh"].shape
+    return {"W_xh": G[:, n_h:n_h + n_x], "W_hh": G[:, :n_h], "b_h": G[:, n_h + n_x:],
+            "x": _input_grad(da, A, cache["W_xh"]), "h0": dh0, "h": dh_total}
 
 
 def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | None = None,
@@ -234,16 +235,16 @@ def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | 
                          f"(B,) = {(B,)} for the last step only, got {y.shape}")
     last_only = y.shape == (B,)
     steps = h[-1:] if last_only else h                                     # the hidden states that have a loss
-    s = _project(p["W_hz"], steps) + p["b_z"]           # all logits in one matmul
+    s = np.matmul(p["W_hz"], steps) + p["b_z"]                             # all logits in one matmul call
     ys = y[None] if last_only else y
     loss = sum(F.cross_entropy(s[t], ys[t]) for t in range(len(steps)))
     ds = np.stack([F.softmax_cross_entropy_grad(s[t], ys[t]) for t in range(len(steps))])
     dh = np.zeros_like(h)
-    dh[-len(steps):] = _project(p["W_hz"].T, ds)
+    dh[-len(steps):] = np.matmul(p["W_hz"].T, ds)
     g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
     grads = {"W_xh": g["W_xh"], "W_hh": g["W_hh"], "b_h": g["b_h"],
              "W_hz": np.tensordot(ds, steps, axes=([0, 2], [0, 2])), "b_z": ds.sum(axis=(0, 2))[:, None]}
-    z = F.softmax(s[-1]) if last_only else np.stack([F.softmax(s[t]) for t in range(T)])
+    z = F.softmax(s[-1]) if last_only else F.softmax(s, axis=1)
     return float(loss), grads, {"h": h, "z": z, "dh": g["h"], "dh0": g["h0"], "dx": g["x"]}
 
 
@@ -251,8 +252,7 @@ def predict(params: dict, x, h0=None):
     """Softmax outputs ``z_t`` (T, n_z, B) of the tanh RNN for inputs ``x`` (T, n_x, B)."""
     h, _ = forward(x, h0, params)
     p = check_params(params, {"W_hz": ("n_z", h.shape[1]), "b_z": ("n_z", 1)})
-    s = _project(p["W_hz"], h) + p["b_z"]
-    return F.softmax(s, axis=1)
+    return F.softmax(np.matmul(p["W_hz"], h) + p["b_z"], axis=1)
 
 
 # ---------------------------------------------------------------- the linear RNN of seed 001
@@ -265,11 +265,9 @@ def linear_forward(x, h0, params: dict):
     """
     x, h0, p = _check_sequence(x, h0, params, {"W_hx": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"),
                                                "W_qh": ("n_q", "n_h")})
-    xr, hr = _rows_forward(x, h0, p["W_hx"], p["W_hh"], None, None)
-    T, B = hr.shape[0] - 1, hr.shape[1]
-    o = (_rows(hr[1:]) @ p["W_qh"].T).reshape(T, B, -1).transpose(0, 2, 1)
-    return o, {"xr": xr, "hr": hr, "h": hr[1:].transpose(0, 2, 1), "W_hx": p["W_hx"], "W_hh": p["W_hh"],
-               "W_qh": p["W_qh"], "kind": "linear"}
+    H = _run(x, h0, p["W_hx"], p["W_hh"], None, None)
+    return np.matmul(p["W_qh"], H[1:]), {"x": x, "H": H, "h": H[1:], "W_hx": p["W_hx"], "W_hh": p["W_hh"],
+                                         "W_qh": p["W_qh"], "kind": "linear"}
 
 
 def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
@@ -284,14 +282,13 @@ def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: 
     """
     if not isinstance(cache, dict) or cache.get("kind") != "linear":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.linear_forward")
-    hr, xr = cache["hr"], cache["xr"]
-    T, B, _ = xr.shape
-    do = check_array("do", do, (T, cache["W_qh"].shape[0], B))
-    do_r = np.ascontiguousarray(do.transpose(0, 2, 1))                   # (T, B, n_q)
-    direct = (_rows(do_r) @ cache["W_qh"]).reshape(T, B, -1)              # W_qhᵀ ∂L/∂o_t, all steps at once
-    da, dh_total, dh0 = _bptt(direct, None, cache["W_hh"], mode, k, pi, rng, xi)
-    return {**_recurrent_weight_grads(da, xr, hr, "W_hx", "W_hh"), "W_qh": _rows(do_r).T @ _rows(hr[1:]),
-            "x": _input_grad(da, cache["W_hx"]), "h0": dh0.T, "h": dh_total.transpose(0, 2, 1)}
+    h, W_qh = cache["h"], cache["W_qh"]
+    do = check_array("do", do, (h.shape[0], W_qh.shape[0], h.shape[2]))
+    da, dh_total, dh0 = _bptt(np.matmul(W_qh.T, do), None, cache["W_hh"], mode, k, pi, rng, xi)
+    A, G = _weight_grads(da, cache["H"], cache["x"], bias=False)
+    n_h = h.shape[1]
+    return {"W_hx": G[:, n_h:], "W_hh": G[:, :n_h], "W_qh": np.tensordot(do, h, axes=([0, 2], [0, 2])),
+            "x": _input_grad(da, A, cache["W_hx"]), "h0": dh0, "h": dh_total}
 
 
 # ---------------------------------------------------------------- the BPTT recursion, all modes
@@ -307,8 +304,9 @@ def draw_xi(T: int, pi: float, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(T) < pi) / pi
 
 
-def _bptt(g, dphi, W_hh, mode, k, pi, rng, xi):
-    """Return ``(δa, δh, δh_0)`` for direct gradients ``g`` (T, n, B) and activation slopes ``dphi`` (None: linear)."""
+def _bptt(g, h, W_hh, mode, k, pi, rng, xi):
+    """Return ``(δa, δh, δh_0)`` for direct gradients ``g`` (T, n, B); ``h`` (T, n, B) the tanh states, or
+    None for the linear RNN (identity activation)."""
     T = g.shape[0]
     if mode not in MODES:
         raise ValueError(f"argument 'mode': expected one of {MODES}, got {mode!r}")
@@ -317,7 +315,7 @@ def _bptt(g, dphi, W_hh, mode, k, pi, rng, xi):
             raise ValueError("argument 'k': mode 'truncated' needs the truncation length k >= 1")
         check_scalar("k", k, low=1, integer=True)
         if k < T:
-            return _bptt_truncated(g, dphi, W_hh, k)
+            return _bptt_truncated(g, h, W_hh, k)
         # k >= T: every window covers the whole past, so the objective is the full one
     weights = None
     if mode == "randomized":
@@ -329,97 +327,113 @@ def _bptt(g, dphi, W_hh, mode, k, pi, rng, xi):
             weights = check_array("xi", xi, (T,))
             if np.any(weights < 0):
                 raise ValueError("argument 'xi': weights must be >= 0")
-    return _bptt_full(g, dphi, W_hh, weights)
+    return _bptt_full(g, h, W_hh, weights)
 
 
-def _bptt_full(g, dphi, W_hh, xi=None):
-    """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ φ'(a_t)``, t = T … 1.
+def _bptt_full(g, h, W_hh, xi=None):
+    """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ (1 - h_t²)``, t = T … 1.
 
-    Row layout: ``g``, ``dphi`` are (T, B, n); a row vector times ``W_hh`` is ``(W_hhᵀ δa)ᵀ``.
+    Layout (T, n, B), so that every step works on contiguous blocks; for the linear RNN (``h`` None) δa = δh.
     """
-    T, B, n = g.shape
+    T, n, B = g.shape
     dtype = np.result_type(g, W_hh)
-    dh = np.empty((T, B, n), dtype=dtype)
-    da = dh if dphi is None else np.empty((T, B, n), dtype=dtype)
-    carry = np.zeros((B, n), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
+    dh = np.empty((T, n, B), dtype=dtype)
+    da = dh if h is None else workspace.empty("rnn.da", (T, n, B), dtype)  # scratch: copied by _weight_grads
+    carry = np.zeros((n, B), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
+    slope = np.empty((n, B), dtype=dtype)
+    W_hhT = np.ascontiguousarray(W_hh.T)                                 # contiguous: a faster matmul
     for t in range(T - 1, -1, -1):
         np.add(g[t], carry, out=dh[t])                                    # ADD this step's own gradient to the carry
-        if dphi is not None:
-            np.multiply(dh[t], dphi[t], out=da[t])
-        np.matmul(da[t], W_hh, out=carry)
+        if h is not None:
+            np.multiply(h[t], h[t], out=slope)                           # tanh'(a_t) = 1 - h_t²
+            np.subtract(1.0, slope, out=slope)
+            np.multiply(dh[t], slope, out=da[t])
+        np.matmul(W_hhT, da[t], out=carry)
         if xi is not None:
             carry *= xi[t]                                                # ξ_t = 0 cuts the chain here
     return da, dh, carry
 
 
-def _bptt_truncated(g, dphi, W_hh, k):
+def _bptt_truncated(g, h, W_hh, k):
     """Each loss backpropagated through its last ``k`` steps: a sum over lags ``ℓ = 0 … k-1``.
 
     ``G[j]`` holds ``∂E_{j+ℓ}/∂h_j`` for the current lag ℓ, for every j at once (one stacked matmul per lag),
     so ``δa_j = Σ_{ℓ<k} G_ℓ[j] ⊙ φ'(a_j)``. The state before each window gets no gradient from that loss.
-    Row layout (T, B, n) as in :func:`_bptt_full`.
+    Layout (T, n, B) as in :func:`_bptt_full`.
     """
-    T, B, n = g.shape
+    T, n, B = g.shape
     dtype = np.result_type(g, W_hh)
-    dh = np.zeros((T, B, n), dtype=dtype)
-    da = np.zeros((T, B, n), dtype=dtype)
-    dh0 = np.zeros((B, n), dtype=dtype)
+    dphi = None if h is None else 1.0 - h * h
+    dh = np.zeros((T, n, B), dtype=dtype)
+    da = np.zeros((T, n, B), dtype=dtype)
+    dh0 = np.zeros((n, B), dtype=dtype)
     G = np.array(g, dtype=dtype)
     for ell in range(k):
         m = T - ell                                                        # steps j with a loss ℓ steps later
         A = G[:m] if dphi is None else G[:m] * dphi[:m]
         dh[:m] += G[:m]
         da[:m] += A
-        dh0 += A[0] @ W_hh                                                 # loss ℓ+1 (<= k) reaches h_0
+        dh0 += W_hh.T @ A[0]                                               # loss ℓ+1 (<= k) reaches h_0
         if ell + 1 < k and m > 1:
-            G[:m - 1] = (_rows(A[1:m]) @ W_hh).reshape(m - 1, B, n)
+            G[:m - 1] = np.matmul(W_hh.T, A[1:m])
     return da, dh, dh0
 
 
-def _rows_forward(x, h0, W_in, W_hh, b, phi):
-    """The forward loop in row layout: returns ``xr`` (T, B, n_x) and ``hr`` (T+1, B, n_h), ``hr[t] = h_tᵀ``."""
+def _run(x, h0, W_in, W_hh, b, phi):
+    """The forward loop: returns ``H`` (T+1, n_h, B) with ``H[t] = h_t`` (``H[0] = h_0``).
+
+    ``H`` is time-major, so each step reads and writes one contiguous block. The input projection of every
+    step is ONE matmul before the loop, on the inputs laid out feature-major (every example of every step
+    one column; scratch arrays reused between calls, see :mod:`bpcore.workspace`).
+    """
     T, n_x, B = x.shape
     n_h = W_hh.shape[0]
     dtype = np.result_type(x, h0, W_in, W_hh)
-    xr = np.ascontiguousarray(x.transpose(0, 2, 1), dtype=dtype)
-    hr = np.empty((T + 1, B, n_h), dtype=dtype)
-    hr[0] = h0.T
-    # every input projection for all T steps in ONE matmul, written straight into the state buffer
-    np.matmul(_rows(xr), W_in.T, out=_rows(hr[1:]))
-    if b is not None:
-        hr[1:] += b.T
-    W_hhT = W_hh.T
-    tmp = np.empty((B, n_h), dtype=dtype)
+    X = _stack_columns("rnn.X", [x], b is not None, dtype)               # [x_t; 1] of every step
+    W = W_in if b is None else np.concatenate([W_in, b], axis=1)           # [W_xh b_h] acting on [x_t; 1]
+    P = workspace.empty("rnn.P", (n_h, T * B), dtype)
+    np.matmul(W, X, out=P)                                                 # W_xh x_t + b_h for all T steps at once
+    P = P.reshape(n_h, T, B)
+    H = np.empty((T + 1, n_h, B), dtype=dtype)
+    H[0] = h0
     for t in range(T):                                                    # only the recurrent product stays inside
-        np.matmul(hr[t], W_hhT, out=tmp)
-        hr[t + 1] += tmp
+        np.matmul(W_hh, H[t], out=H[t + 1])
+        H[t + 1] += P[:, t]
         if phi is not None:
-            phi(hr[t + 1], out=hr[t + 1])
-    return xr, hr
+            phi(H[t + 1], out=H[t + 1])
+    return H
 
 
-def _rows(a):
-    """(T, B, n) → (T·B, n) without a copy: every example of every step one row."""
-    return a.reshape(-1, a.shape[-1])
+def _stack_columns(name, parts, ones, dtype):
+    """Stack (T, n_i, B) sequences into one feature-major scratch matrix (Σ n_i [+ 1], T·B), a row of ones last
+    if ``ones``: column ``(t, b)`` is ``[part_1; part_2; …; 1]`` of example b at step t."""
+    T, _, B = parts[0].shape
+    rows = sum(q.shape[1] for q in parts) + ones
+    Z = workspace.empty(name, (rows, T, B), dtype)
+    start = 0
+    for q in parts:
+        Z[start:start + q.shape[1]] = q.transpose(1, 0, 2)
+        start += q.shape[1]
+    if ones:
+        Z[-1] = 1.0
+    return Z.reshape(rows, T * B)
 
 
-def _recurrent_weight_grads(da, xr, hr, in_key, rec_key):
-    """``Σ_t δa_t x_tᵀ`` and ``Σ_t δa_t h_{t-1}ᵀ``, each ONE matmul over all steps and the batch."""
-    da2 = _rows(da).T
-    return {in_key: da2 @ _rows(xr), rec_key: da2 @ _rows(hr[:-1])}
+def _weight_grads(da, H, x, bias):
+    """``A`` = δa as (n_h, T·B), and ``A Zᵀ = Σ_t δa_t [h_{t-1}; x_t; 1]ᵀ = [∂W_hh  ∂W_in  ∂b]``: every weight
+    gradient in ONE matmul over all steps and examples (``Z`` holds ``[h_{t-1}; x_t; 1]`` as columns)."""
+    T, n_h, B = da.shape
+    A = workspace.empty("rnn.A", (n_h, T, B), da.dtype)
+    A[...] = da.transpose(1, 0, 2)
+    A = A.reshape(n_h, T * B)
+    Z = _stack_columns("rnn.Z", [H[:T], x], bias, da.dtype)
+    return A, A @ Z.T
 
 
-def _input_grad(da, W_in):
-    """``∂E/∂x_t = W_inᵀ δa_t`` for all steps in one matmul, returned as (T, n_x, B)."""
-    T, B, _ = da.shape
-    return (_rows(da) @ W_in).reshape(T, B, -1).transpose(0, 2, 1)
-
-
-def _project(W, seq):
-    """``W @ seq_t`` for every step in ONE matmul: (m, n) @ (n, T·B), returned as (T, m, B)."""
-    T, n, B = seq.shape
-    flat = np.ascontiguousarray(seq.transpose(1, 0, 2)).reshape(n, T * B)
-    return (W @ flat).reshape(W.shape[0], T, B).transpose(1, 0, 2)
+def _input_grad(da, A, W_in):
+    """``∂E/∂x_t = W_inᵀ δa_t`` for all steps in one matmul (``A`` is δa as columns), returned as (T, n_x, B)."""
+    T, _, B = da.shape
+    return (W_in.T @ A).reshape(W_in.shape[1], T, B).transpose(1, 0, 2)
 
 
 # ---------------------------------------------------------------- input checks
