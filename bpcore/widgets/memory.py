@@ -74,8 +74,14 @@ def draw(fig, result) -> str:
             f"LSTM {r['lstm_C'][-1]:.2e} (ratio {r['cue_ratio']:.2e})")
 
 
-def explorer(results: dict | None = None, lag: int = 20) -> Explorer:
-    """A lag slider; ``results`` are the lesson's measured accuracies ``{lag: {model: accuracy}}``."""
+def explorer(results: dict | None = None, lag: int = 20, *, amplitude: float = 3.0,
+             forget_bias: float = 2.0) -> Explorer:
+    """A lag slider; ``results`` are the lesson's measured accuracies ``{lag: {model: accuracy}}``;
+    ``amplitude`` and ``forget_bias`` should be the lesson's, so both panels show the same task."""
     controls = {"lag": widgets.IntSlider(value=lag, min=2, max=100, step=2, description="lag",
                                          continuous_update=False)}
-    return Explorer(lambda lag: compute(lag, results=results), draw, controls, width=11, height=4.2, ncols=2)
+
+    def update(lag):
+        return compute(lag, results=results, amplitude=amplitude, forget_bias=forget_bias)
+
+    return Explorer(update, draw, controls, width=11, height=4.2, ncols=2)
