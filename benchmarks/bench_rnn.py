@@ -35,8 +35,14 @@ def flops(B, T, n_x, n_h):
     return 6.0 * T * B * n_h * (n_x + n_h)
 
 
-def timeit(fn, repeats=7):
-    """Best of ``repeats`` runs: the machine may be shared, and the minimum is the least disturbed."""
+def timeit(fn, repeats=7, pause=1.0):
+    """Best of ``repeats`` back-to-back runs after a warm-up: the minimum is the least disturbed.
+
+    Before the warm-up the benchmark idles for ``pause`` seconds: torch's OpenMP threads keep spinning
+    for a while after its last call, and a candidate timed during that time shares the CPU with them
+    (measured here: up to 2x slower, which once made bpcore look faster than it is).
+    """
+    time.sleep(pause)
     fn()  # warm-up (allocations, BLAS threads)
     times = []
     for _ in range(repeats):
