@@ -209,7 +209,8 @@ def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float |
 
 
 def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | None = None,
-                   pi: float | None = None, rng: np.random.Generator | None = None, xi=None):
+                   pi: float | None = None, rng: np.random.Generator | None = None, xi=None,
+                   details: bool = False):
     """Loss and gradients of the whole tanh RNN with softmax outputs and cross-entropy.
 
     ``E = Σ_t E_t`` with ``E_t`` the batch-mean cross-entropy of ``softmax(W_hz h_t + b_z)`` against ``y_t``.
@@ -220,7 +221,8 @@ def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | 
         y     (T, B)       integer targets at every step, or (B,) a target at the last step only
         h0    (n_h, B)     initial state, or None for zeros
         mode, k, pi, rng, xi   as in :func:`backward`
-    Returns
+    Returns ``(loss, grads)``, as ``bpcore.optim.train`` expects (and like ``lstm.loss_and_grads``), or
+    ``(loss, grads, info)`` with ``details=True``:
         loss   float
         grads  dict keyed exactly like ``params`` (ready for ``bpcore.optim.clip_by_global_norm``)
         info   dict: ``h`` (T, n_h, B) hidden states, ``z`` (T, n_z, B) softmax outputs or (n_z, B) for a
@@ -244,6 +246,8 @@ def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | 
     g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
     grads = {"W_xh": g["W_xh"], "W_hh": g["W_hh"], "b_h": g["b_h"],
              "W_hz": np.tensordot(ds, steps, axes=([0, 2], [0, 2])), "b_z": ds.sum(axis=(0, 2))[:, None]}
+    if not details:
+        return float(loss), grads
     z = F.softmax(s[-1]) if last_only else F.softmax(s, axis=1)
     return float(loss), grads, {"h": h, "z": z, "dh": g["h"], "dh0": g["h0"], "dx": g["x"]}
 

@@ -37,7 +37,7 @@ def compute(lag: int = 20, *, results: dict | None = None, forget_bias: float = 
     lags, lstm_C = norms_against_lag(info["delta_C"])
     _, lstm_h = norms_against_lag(info["delta_h"])
     rnn_params = rnn.init_params(n, hidden, K, rng)
-    _, _, rinfo = rnn.loss_and_grads(rnn_params, x, y)
+    _, _, rinfo = rnn.loss_and_grads(rnn_params, x, y, details=True)
     _, rnn_h = norms_against_lag(rinfo["dh"])
     with np.errstate(divide="ignore"):
         cue_ratio = float(lstm_C[-1] / rnn_h[-1]) if rnn_h[-1] > 0 else float("inf")
