@@ -160,10 +160,11 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
     gate pre-activations and ``δC_t_total`` adds the path through ``h_t``. ``out`` may give the arrays to
     write ``δa`` and ``δC_t_total`` into (the sequence loop's slots for step t).
     """
-    p = C_prev.shape[0]
-    f, i, o, C_tilde = gates[:p], gates[p:2 * p], gates[2 * p:3 * p], gates[3 * p:]
+    p = C_prev.shape[-2]                  # [..., rows, :] slices: also works on a stack of steps (T, 4p, B)
+    f, i, o, C_tilde = gates[..., :p, :], gates[..., p:2 * p, :], gates[..., 2 * p:3 * p, :], gates[..., 3 * p:, :]
     delta_a, delta_C_total = out if out is not None else (np.empty_like(gates), np.empty_like(delta_C))
-    delta_f, delta_i, delta_o, delta_C_tilde = delta_a[:p], delta_a[p:2 * p], delta_a[2 * p:3 * p], delta_a[3 * p:]
+    delta_f, delta_i, delta_o, delta_C_tilde = (delta_a[..., :p, :], delta_a[..., p:2 * p, :],
+                                                delta_a[..., 2 * p:3 * p, :], delta_a[..., 3 * p:, :])
     # step 1: h_t = o_t ⊙ tanh(C_t)  →  δo_t = δh_t ⊙ tanh(C_t),  δC_t += δh_t ⊙ o_t ⊙ (1 - tanh²(C_t))
     np.multiply(delta_h, tanh_C, out=delta_o)
     np.add(delta_C, delta_h * o * (1.0 - tanh_C * tanh_C), out=delta_C_total)
@@ -173,8 +174,8 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
     np.multiply(delta_C_total, i, out=delta_C_tilde)
     delta_C_prev = delta_C_total * f
     # through the nonlinearities, in place: σ' = σ(1 - σ) for f, i, o at once; tanh' = 1 - tanh² for C̃
-    sig = gates[:3 * p]
-    delta_a[:3 * p] *= sig * (1.0 - sig)
+    sig = gates[..., :3 * p, :]
+    delta_a[..., :3 * p, :] *= sig * (1.0 - sig)
     delta_C_tilde *= 1.0 - C_tilde * C_tilde
     return delta_a, delta_C_total, delta_C_prev
 
@@ -290,10 +291,11 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
       delta_h_out  : (T, p, B) gradient of the loss with respect to each output ``h_t`` *directly* (from
                      the output layer at step t); zeros where a step has no loss
       cache        : from :func:`forward`
-      delta_C_last : (p, B) optional gradient arriving at ``C_T`` from outside (e.g. a next chunk)
-      truncate     : None for full BPTT, or k ≥ 1 to stop the gradient carried along ``h`` and ``C``
-                     at every k-th step counted back from T (chunked truncated BPTT; for a loss at the
-                     last step only this keeps exactly the last k steps)
+      delta_C_last : (p, B) optional gradient arriving at ``C_T`` from outside (e.g. from a later segment)
+      truncate     : None for full BPTT, or k ≥ 1: each loss is backpropagated through its last k steps
+                     only, and the state ``(h, C)`` feeding that window is held constant, as in
+                     ``bpcore.rnn.backward(mode="truncated")`` (``delta_C_last`` counts as a loss at step
+                     T); k ≥ T is full BPTT
     Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x`` (T, n, B), ``h0`` and ``C0``
     (p, B), and the per-step totals ``delta_h`` = ∂E/∂h_t and ``delta_C`` = ∂E/∂C_t, both (T, p, B).
 
@@ -308,21 +310,22 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
         check_scalar("truncate", truncate, low=1, integer=True)
     W_h, W_x, x = cache["W_h"], cache["W_x"], cache["x"]
     n, dt = x.shape[1], C.dtype
-    delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)  # time-major, like the forward cache
-    delta_h = np.empty((T, p, B), dt)
-    delta_C = np.empty((T, p, B), dt)
-    carry_h = np.zeros((p, B), dt)
     carry_C = (np.zeros((p, B), dt) if delta_C_last is None
                else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(dt))
     W_hT = np.ascontiguousarray(W_h.T)
-    for t in range(T - 1, -1, -1):
-        if truncate is not None and t < T - 1 and (T - 1 - t) % truncate == 0:
-            carry_h[:] = 0.0                                   # a chunk boundary: nothing flows back
-            carry_C[:] = 0.0
-        np.add(delta_h_out[t], carry_h, out=delta_h[t])        # ADD the output's gradient to the carried one
-        C_prev = C[t - 1] if t > 0 else cache["C0"]
-        _, _, carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t], out=(delta_a[t], delta_C[t]))
-        carry_h = W_hT @ delta_a[t]                            # step 4, recurrent block only
+    if truncate is not None and truncate < T:
+        delta_a, delta_h, delta_C, carry_h, carry_C = _backward_truncated(delta_h_out, carry_C, cache, W_hT, truncate)
+    else:
+        delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)  # time-major, like the forward cache
+        delta_h = np.empty((T, p, B), dt)
+        delta_C = np.empty((T, p, B), dt)
+        carry_h = np.zeros((p, B), dt)
+        for t in range(T - 1, -1, -1):
+            np.add(delta_h_out[t], carry_h, out=delta_h[t])    # ADD the output's gradient to the carried one
+            C_prev = C[t - 1] if t > 0 else cache["C0"]
+            _, _, carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
+                                           out=(delta_a[t], delta_C[t]))
+            carry_h = W_hT @ delta_a[t]                        # step 4, recurrent block only
     # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
     # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
     # running the loop above on strided feature-major slices.
@@ -341,6 +344,38 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     grads["delta_h"] = delta_h
     grads["delta_C"] = delta_C
     return grads
+
+
+def _backward_truncated(delta_h_out, delta_C_last, cache, W_hT, k):
+    """Truncated BPTT: every loss backpropagated through its last ``k`` steps, as a sum over lags ℓ < k.
+
+    ``G_h[j]``, ``G_C[j]`` hold what the losses ℓ steps later send to step j (``∂E_{j+ℓ}/∂h_j`` and, through
+    ``C_{j+1}``, ``∂E_{j+ℓ}/∂C_j``), for every j at once. The backward of a step is linear in what arrives,
+    so one stacked cell backward per lag gives every loss's contribution at that distance; after k lags
+    nothing is passed on (the window's input state is a constant). Returns δa, δh, δC (T, …, B), δh_0, δC_0.
+    """
+    C, gates, tanh_C = cache["C"], cache["gates"], cache["tanh_C"]
+    T, p, B = C.shape
+    C_prev = np.concatenate([cache["C0"][None], C[:-1]])      # C_{t-1} for every step
+    delta_a = np.zeros((T, 4 * p, B), C.dtype)
+    delta_h, delta_C = np.zeros((T, p, B), C.dtype), np.zeros((T, p, B), C.dtype)
+    dh0, dC0 = np.zeros((p, B), C.dtype), np.zeros((p, B), C.dtype)
+    G_h = np.array(delta_h_out, dtype=C.dtype)                 # lag 0: each step's own loss
+    G_C = np.zeros((T, p, B), C.dtype)
+    G_C[-1] = delta_C_last
+    for ell in range(k):
+        m = T - ell                                            # steps j with a loss ℓ steps later
+        a, C_total, C_back = _cell_backward(G_h[:m], G_C[:m], gates[:m], C_prev[:m], tanh_C[:m])
+        delta_a[:m] += a
+        delta_h[:m] += G_h[:m]
+        delta_C[:m] += C_total
+        h_back = np.matmul(W_hT, a)                            # what step j sends to h_{j-1}
+        dh0 += h_back[0]                                       # the loss at step ℓ+1 <= k reaches h_0, C_0
+        dC0 += C_back[0]
+        if ell + 1 < k and m > 1:
+            G_h[:m - 1] = h_back[1:]
+            G_C[:m - 1] = C_back[1:]
+    return delta_a, delta_h, delta_C, dh0, dC0
 
 
 # ----------------------------------------------------------------------------------------------------

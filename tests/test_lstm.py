@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from truncation import held_states, truncated_objective
 
 from bpcore import lstm
 from bpcore.gradcheck import check_gradients, check_vjp
@@ -145,6 +146,33 @@ def test_truncated_backward(seed):
     g3 = lstm.backward(d_last[4:], cache3)
     for k in params3:
         np.testing.assert_allclose(cut[k], g3[k], rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+def lstm_step(x_t, state, q):
+    (h, C), _ = lstm.step_forward(x_t, state[0], state[1], q)
+    return h, C
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_truncation_differentiates_the_stop_gradient_objective(seed, k):
+    """With a loss at every step, truncate=k is the exact gradient of Σ_t ⟨δh_t, h_t⟩ where each h_t is
+    recomputed over its last k steps from the (h, C) of step t-k held constant, as for the RNN."""
+    rng, params = random_problem(seed)
+    x, h0, C0 = params["x"], params["h0"], params["C0"]
+    h, cache = lstm.forward(x, params, h0, C0)
+    d = rng.standard_normal(h.shape)
+    g = lstm.backward(d, cache, truncate=k)
+    held = held_states(lstm_step, params, x, (h0, C0))
+    wrt = {key: params[key] for key in lstm.WEIGHTS + lstm.BIASES} | {"x": x, "h0": h0, "C0": C0}
+
+    def objective(q):
+        return truncated_objective(lstm_step, q, q["x"], (q["h0"], q["C0"]), held, d, k, readout=lambda s: s[0])
+
+    report = check_gradients(objective, wrt, {key: g[key] for key in wrt}, threshold=1e-8)
+    assert report.ok, f"truncate={k} is not the gradient of the truncated objective:\n{report}"
+    if k < x.shape[0]:   # and it is a different (biased) gradient from the full one
+        assert not np.allclose(g["W_f"], lstm.backward(d, cache)["W_f"])
 
 
 LOSS_CASES = [
