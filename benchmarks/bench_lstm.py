@@ -20,9 +20,9 @@ FLOP count (matmuls only, multiply-add = 2): forward ``2·4p(n+p)·B`` per step;
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_time, torch_pass
 
 from bpcore import lstm
 
@@ -31,27 +31,6 @@ SHAPES = [(32, 100, 64, 128), (64, 200, 128, 256)]  # (batch, T, inputs, hidden)
 
 def flops(B, T, n, p):
     return T * 3 * 2 * 4 * p * (n + p) * B
-
-
-def best_of(fns: dict, repeat: int, pause: float = 1.0) -> dict:
-    """Best time of each function over ``repeat`` back-to-back runs after a warm-up.
-
-    Each candidate is timed in its own block, after ``pause`` seconds of idle time: torch's OpenMP threads
-    keep spinning for a while after its last call, and a candidate timed during that time shares the CPU
-    with them. Interleaving the candidates call by call did exactly that, and made bpcore look up to
-    twice as fast against torch as it is.
-    """
-    best = {}
-    for name, fn in fns.items():
-        time.sleep(pause)
-        fn()  # warm-up: allocations, BLAS thread start
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        best[name] = min(times)
-    return best
 
 
 def bpcore_pass(params, x, dh):
@@ -80,20 +59,14 @@ def naive_pass(params, x, dh):
     return run
 
 
-def torch_pass(n, p, x, dh, dtype):
+def torch_lstm(n, p, x, dh, dtype):
     import torch
 
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
     model = torch.nn.LSTM(n, p).to(torch_dtype)
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1))).requires_grad_(True)   # (T, B, n)
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))   # (T, B, n)
     dht = torch.from_numpy(np.ascontiguousarray(dh.transpose(0, 2, 1)))
-
-    def run():
-        model.zero_grad(set_to_none=True)
-        xt.grad = None
-        out, _ = model(xt)
-        out.backward(dht)
-    return run
+    return torch_pass(model, xt, dht)
 
 
 def main(argv=None):
@@ -118,8 +91,8 @@ def main(argv=None):
             gf = flops(B, T, n, p) / 1e9
             fns = {"bpcore.lstm": bpcore_pass(params, x, dh), "naive per-step": naive_pass(params, x, dh)}
             if have_torch:
-                fns["torch.nn.LSTM"] = torch_pass(n, p, x, dh, dtype)
-            rows = best_of(fns, args.repeat)
+                fns["torch.nn.LSTM"] = torch_lstm(n, p, x, dh, dtype)
+            rows = {name: best_time(fn, args.repeat) for name, fn in fns.items()}
             print(f"\n{np.dtype(dtype).name}  batch {B}, T {T}, inputs {n}, hidden {p}  ({gf:.2f} GFLOP a pass)")
             for name, sec in rows.items():
                 print(f"  {name:<16} {sec * 1e3:9.1f} ms   {gf / sec:7.2f} GFLOP/s")

@@ -22,9 +22,8 @@ import os
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "2")
 
-import time  # noqa: E402
-
 import numpy as np  # noqa: E402
+from timing import best_time, torch_pass  # noqa: E402
 
 from bpcore import rnn  # noqa: E402
 
@@ -33,23 +32,6 @@ SHAPES = [dict(B=32, T=100, n_x=64, n_h=128), dict(B=64, T=200, n_x=128, n_h=256
 
 def flops(B, T, n_x, n_h):
     return 6.0 * T * B * n_h * (n_x + n_h)
-
-
-def timeit(fn, repeats=7, pause=1.0):
-    """Best of ``repeats`` back-to-back runs after a warm-up: the minimum is the least disturbed.
-
-    Before the warm-up the benchmark idles for ``pause`` seconds: torch's OpenMP threads keep spinning
-    for a while after its last call, and a candidate timed during that time shares the CPU with them
-    (measured here: up to 2x slower, which once made bpcore look faster than it is).
-    """
-    time.sleep(pause)
-    fn()  # warm-up (allocations, BLAS threads)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.min(times))
 
 
 def problem(B, T, n_x, n_h, dtype):
@@ -94,15 +76,9 @@ def torch_rnn(B, T, n_x, n_h, dtype):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     layer = torch.nn.RNN(n_x, n_h, nonlinearity="tanh").to(tdtype)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(T, B, n_x, generator=g, dtype=tdtype).requires_grad_(True)   # bpcore returns ∂E/∂x too
+    x = torch.randn(T, B, n_x, generator=g, dtype=tdtype)
     dh = torch.randn(T, B, n_h, generator=g, dtype=tdtype)
-
-    def run():
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = layer(x)
-        out.backward(dh)
-    return run
+    return torch_pass(layer, x, dh)
 
 
 def main():
@@ -120,10 +96,10 @@ def main():
     for shape in SHAPES:
         for dtype in (np.float64, np.float32):
             args = problem(**shape, dtype=dtype)
-            fast = timeit(bpcore_fast(*args))
-            naive = timeit(bpcore_naive(*args), repeats=3)
+            fast = best_time(bpcore_fast(*args))
+            naive = best_time(bpcore_naive(*args), repeats=3)
             run_torch = torch_rnn(**shape, dtype=dtype)
-            t_torch = timeit(run_torch) if run_torch else None
+            t_torch = best_time(run_torch) if run_torch else None
             label = f"({shape['B']}, {shape['T']}, {shape['n_x']}, {shape['n_h']})"
             torch_cols = (f"{1e3 * t_torch:>9.1f} {t_torch / fast:>9.2f}x" if t_torch
                           else f"{'-':>9} {'-':>10}")

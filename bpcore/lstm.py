@@ -329,15 +329,10 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
     # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
     # running the loop above on strided feature-major slices.
-    a_cols = workspace.empty("lstm.a_cols", (4 * p, T, B), dt)
-    a_cols[...] = delta_a.transpose(1, 0, 2)
-    a_cols = a_cols.reshape(4 * p, T * B)
-    Z = workspace.empty("lstm.Z", (p + n, T, B), dt)
-    Z[:p] = hs[:T].transpose(1, 0, 2)
-    Z[p:] = x.transpose(1, 0, 2)
-    dW = a_cols @ Z.reshape(p + n, T * B).T                   # Σ_t δa_t [h_{t-1}; x_t]^T
-    db = a_cols.sum(axis=1, keepdims=True)
-    grads = _unstack(dW[:, :p], dW[:, p:], db)
+    a_cols = workspace.columns("lstm.a_cols", [delta_a], dt)
+    Z = workspace.columns("lstm.Z", [hs[:T], x], dt, ones=True)
+    dW = a_cols @ Z.T                                          # Σ_t δa_t [h_{t-1}; x_t; 1]^T = [δW_h δW_x δb]
+    grads = _unstack(dW[:, :p], dW[:, p:p + n], dW[:, p + n:])
     grads["x"] = (W_x.T @ a_cols).reshape(n, T, B).transpose(1, 0, 2)
     grads["h0"] = carry_h
     grads["C0"] = carry_C

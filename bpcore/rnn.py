@@ -393,7 +393,7 @@ def _run(x, h0, W_in, W_hh, b, phi):
     T, n_x, B = x.shape
     n_h = W_hh.shape[0]
     dtype = np.result_type(x, h0, W_in, W_hh)
-    X = _stack_columns("rnn.X", [x], b is not None, dtype)               # [x_t; 1] of every step
+    X = workspace.columns("rnn.X", [x], dtype, ones=b is not None)       # [x_t; 1] of every step
     W = W_in if b is None else np.concatenate([W_in, b], axis=1)           # [W_xh b_h] acting on [x_t; 1]
     P = workspace.empty("rnn.P", (n_h, T * B), dtype)
     np.matmul(W, X, out=P)                                                 # W_xh x_t + b_h for all T steps at once
@@ -408,29 +408,12 @@ def _run(x, h0, W_in, W_hh, b, phi):
     return H
 
 
-def _stack_columns(name, parts, ones, dtype):
-    """Stack (T, n_i, B) sequences into one feature-major scratch matrix (Σ n_i [+ 1], T·B), a row of ones last
-    if ``ones``: column ``(t, b)`` is ``[part_1; part_2; …; 1]`` of example b at step t."""
-    T, _, B = parts[0].shape
-    rows = sum(q.shape[1] for q in parts) + ones
-    Z = workspace.empty(name, (rows, T, B), dtype)
-    start = 0
-    for q in parts:
-        Z[start:start + q.shape[1]] = q.transpose(1, 0, 2)
-        start += q.shape[1]
-    if ones:
-        Z[-1] = 1.0
-    return Z.reshape(rows, T * B)
-
-
 def _weight_grads(da, H, x, bias):
     """``A`` = δa as (n_h, T·B), and ``A Zᵀ = Σ_t δa_t [h_{t-1}; x_t; 1]ᵀ = [∂W_hh  ∂W_in  ∂b]``: every weight
     gradient in ONE matmul over all steps and examples (``Z`` holds ``[h_{t-1}; x_t; 1]`` as columns)."""
-    T, n_h, B = da.shape
-    A = workspace.empty("rnn.A", (n_h, T, B), da.dtype)
-    A[...] = da.transpose(1, 0, 2)
-    A = A.reshape(n_h, T * B)
-    Z = _stack_columns("rnn.Z", [H[:T], x], bias, da.dtype)
+    T = da.shape[0]
+    A = workspace.columns("rnn.A", [da], da.dtype)
+    Z = workspace.columns("rnn.Z", [H[:T], x], da.dtype, ones=bias)
     return A, A @ Z.T
 
 

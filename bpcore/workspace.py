@@ -6,7 +6,8 @@ the operating system hands over new memory page by page (measured here: about 0.
 for one 26 MB array), so :func:`empty` keeps one array per name, shape and dtype and returns it again.
 
 Only for arrays that do not escape the function that asked for them: the next call overwrites them.
-Each thread has its own arrays. :func:`clear` gives the memory back.
+Each thread has its own arrays. :func:`clear` gives the memory back. :func:`columns` builds the
+feature-major matrices that the sequence functions' all-steps matrix products need.
 """
 
 from __future__ import annotations
@@ -34,3 +35,22 @@ def empty(name: str, shape: tuple, dtype) -> np.ndarray:
 def clear() -> None:
     """Drop every scratch array of this thread."""
     _local.arrays = {}
+
+
+def columns(name: str, parts: list, dtype, *, ones: bool = False) -> np.ndarray:
+    """Sequences ``(T, n_i, B)`` stacked feature-major into one scratch matrix ``(Σ n_i [+ 1], T·B)``.
+
+    Column ``(t, b)`` is ``[part_1; part_2; …]`` of example b at step t, with a last row of ones if ``ones``
+    (so that one matmul with ``[W b]`` also adds a bias, or one matmul against it also sums a bias gradient).
+    This is the layout in which a sum over all steps and examples is a single matrix product.
+    """
+    T, _, B = parts[0].shape
+    rows = sum(q.shape[1] for q in parts) + ones
+    Z = empty(name, (rows, T, B), dtype)
+    start = 0
+    for q in parts:
+        Z[start:start + q.shape[1]] = q.transpose(1, 0, 2)
+        start += q.shape[1]
+    if ones:
+        Z[-1] = 1.0
+    return Z.reshape(rows, T * B)
