@@ -69,3 +69,15 @@ def test_results_survive_the_next_call(model):
     run(rng.standard_normal((T, n_x, B)), rng.standard_normal((T, n_h, B)))
     for key, value in kept.items():
         np.testing.assert_array_equal(first[key], value, err_msg=f"{model}: result '{key}' was overwritten")
+
+
+def test_columns_stack_every_step_and_example_as_one_column():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 5, 3))     # (T, n_i, B)
+    Z = workspace.columns("t.cols", [a, b], np.float64, ones=True)
+    assert Z.shape == (2 + 5 + 1, 4 * 3)
+    for t in range(4):
+        for j in range(3):
+            np.testing.assert_array_equal(Z[:, t * 3 + j], np.concatenate([a[t, :, j], b[t, :, j], [1.0]]))
+    # a sum over steps and examples is one product: Σ_t a_t b_tᵀ
+    np.testing.assert_allclose(Z[:2] @ Z[2:7].T, sum(a[t] @ b[t].T for t in range(4)), rtol=1e-12)
