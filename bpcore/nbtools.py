@@ -2,6 +2,7 @@
 
     python -m bpcore.nbtools run                       # every notebook in notebooks/
     python -m bpcore.nbtools run notebooks/06_*.ipynb  # some of them
+    python -m bpcore.nbtools portability               # nbval under several BLAS kernels and threads
 
 Each notebook runs top to bottom in a fresh kernel from its own folder (so ``../images`` resolves as in
 JupyterLab), with a fixed hash seed, no timing metadata, and a python3 kernelspec, so that the stored
@@ -78,6 +79,47 @@ def execute(path: Path, timeout: int = 120) -> float:
     return time.perf_counter() - start
 
 
+# What another machine computes: OpenBLAS picks a kernel for the CPU (and the environment may force one);
+# kernels and thread counts differ in the last bits of every product. Each setting runs in its own
+# process, since OpenBLAS reads these variables once, at load. A maintainer's check, never set in CI.
+BLAS_SETTINGS = {
+    "Sandybridge (AVX)": {"OPENBLAS_CORETYPE": "Sandybridge"},
+    "Haswell (AVX2)": {"OPENBLAS_CORETYPE": "Haswell"},
+    "SkylakeX (AVX-512)": {"OPENBLAS_CORETYPE": "SkylakeX"},
+    "the CPU's own kernel": {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None},
+    "one BLAS thread": {"OPENBLAS_NUM_THREADS": "1"},
+}
+
+
+def _has_avx512() -> bool:
+    try:
+        return " avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def portability(paths=()) -> int:
+    """Run nbval over the lessons once per BLAS setting; print one result line each; 0 if all pass."""
+    import subprocess
+
+    targets = [str(p) for p in lessons(paths)]
+    failed = 0
+    for label, changes in BLAS_SETTINGS.items():
+        if "SkylakeX" in label and not _has_avx512():
+            print(f"{label:<24} skipped: this CPU has no AVX-512", flush=True)
+            continue
+        env = {k: v for k, v in os.environ.items() if k not in changes}
+        env.update({k: v for k, v in changes.items() if v is not None})
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        summary = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+        failed += proc.returncode != 0
+        print(f"{label:<24} {summary}", flush=True)
+        if proc.returncode != 0:
+            print("\n".join(line for line in proc.stdout.splitlines() if line.startswith("FAILED")))
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bpcore.nbtools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,7 +127,11 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="re-execute notebooks in place")
     run.add_argument("paths", nargs="*", help="notebooks or globs (default: all lessons)")
     run.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    port = sub.add_parser("portability", help="nbval over the lessons under each OpenBLAS kernel and one thread")
+    port.add_argument("paths", nargs="*", help="notebooks or globs (default: all lessons)")
     args = parser.parse_args(argv)
+    if args.command == "portability":
+        return portability(args.paths)
     total = 0.0
     for path in lessons(args.paths):
         seconds = execute(path, args.timeout)
