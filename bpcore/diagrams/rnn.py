@@ -98,7 +98,8 @@ def draw_bptt_strategies():
     trunc = np.ones(T)
     trunc[: T - 2] = 0                                # steps T-2 … T differentiated, h_{T-3} feeds them as a constant
     rand = np.array([2.0, 0.0, 2.0, 2.0, 0.0, 2.0, 2.0, 2.0])   # one draw of ξ with π = 1/2: 1/π = 2 or 0
-    _strategy_row(ax, 4.0, full, "full BPTT", "every path back to $h_0$:\nexact, cost and variance\ngrow with T")
+    _strategy_row(ax, 4.0, full, "full BPTT",
+                  "every path back to $h_0$:\nexact; cost, memory and\nsensitivity grow with T")
     _strategy_row(ax, 2.0, trunc, "truncated, k = 3",
                   "$h_{T-k}=h_5$ held constant:\nbiased, no long-range\nterms at all")
     _strategy_row(ax, 0.0, rand, r"randomized, $\pi$ = 1/2",
