@@ -53,6 +53,8 @@ from .mistakes import for_lesson, variant_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STOPS = {"GraderTimeout", "StudentKernelDied", "OutputFlood"}
+MAX_OUTPUT = 8 << 20  # bytes one student cell may print (nothing is kept; beyond it the kernel is stopped)
+SUSPECT = {"kernel-died", "output-flood", "killed-after-timeout", "memory-limit"}  # sandbox events that flag
 
 
 def identify(nb, path: Path, lessons_dir: Path = NOTEBOOKS) -> Path | None:
@@ -276,7 +278,7 @@ def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: fl
             res["feedback"] = "not graded: " + (report["error"] or "the notebook stopped before this exercise's tests")
     report["exercises"] = list(results.values())
     report["score"] = sum(r["score"] for r in results.values())
-    report["suspected_tampering"] = bool(report["flags"])
+    report["suspected_tampering"] = bool(report["flags"]) or bool(set(report["sandbox"].get("events", [])) & SUSPECT)
     report["seconds"] = round(time.monotonic() - start, 1)
     return report
 
@@ -340,15 +342,21 @@ class _Grading:
             else:
                 self._tests(k)
 
+    def _event(self, event: str) -> None:
+        if event not in self.report["sandbox"]["events"]:
+            self.report["sandbox"]["events"].append(event)
+
     def _stop(self, why: str, event: str) -> None:
         self.dead = why
-        self.report["sandbox"]["events"].append(event)
+        self._event(event)
         if self.student is not None:
             self.student.kill()
 
     def _student_cell(self, i: int, cell) -> None:
         budget = self.budget()
-        out = self.student.run(cell.source, budget, max_output=16 << 20)
+        out = self.student.run(cell.source, budget, max_output=MAX_OUTPUT)
+        if out.ename == "MemoryError":
+            self._event("memory-limit")
         if out.status == "error":
             self.report["notebook_errors"].append(
                 {"cell": i, "first_line": first_line(cell), "error": f"{out.ename}: {out.evalue}"[:2000]})
@@ -402,12 +410,16 @@ class _Grading:
                  "where": next((w for f in names if (w := state["where"].get(f))), "")}
         if out.status == "timeout":
             error.update(ename="GraderTimeout", evalue=f"{budget:.0f} s")
+        if error["ename"] == "MemoryError":
+            self._event("memory-limit")
         res["status"], res["feedback"] = _feedback(ex, error, ex.tests_source)
         res["error"] = f"{error['ename']}: {error['evalue']}"[:2000]
-        if error["ename"] in STOPS or state.get("stop"):
-            self._after_stop(error["ename"] if error["ename"] in STOPS else state["stop"])
+        stop = error["ename"] if error["ename"] in STOPS else state.get("stop", "")
+        if stop:
+            self._after_stop(stop)
+        if self.dead and stop != "GraderTimeout":
+            res.update(status="not run", feedback=f"not graded: {self.dead}", error=res["error"])
         if self.dead:
-            res["feedback"] += f"\n{self.dead}"
             return
         if res["status"] in ("failed", "error"):
             self._mistakes(k, ex, res, names)

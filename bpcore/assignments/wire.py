@@ -251,7 +251,8 @@ def _callback(handle: int):
 _RAISABLE = {e.__name__: e for e in (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
                                      ArithmeticError, FloatingPointError, OverflowError, AssertionError,
                                      NotImplementedError, NameError, AttributeError, RuntimeError,
-                                     RecursionError, MemoryError, LookupError, StopIteration)}
+                                     RecursionError, MemoryError, LookupError, StopIteration, OSError,
+                                     PermissionError, FileNotFoundError, TimeoutError)}
 
 
 def _exception(ename: str, evalue: str) -> BaseException:
