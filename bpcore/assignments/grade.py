@@ -456,7 +456,7 @@ class _Grading:
 def submissions(target) -> list[Path]:
     target = Path(target)
     if target.is_dir():
-        return sorted(p for p in target.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        return sorted((p for p in target.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts), key=str)
     return [target]
 
 
@@ -564,11 +564,14 @@ def format_report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, reports: list[dict]) -> None:
+def write_json(path: Path, reports: list[dict], shard: str | None = None) -> None:
     """The whole report, written once and atomically (a reader never sees half a file)."""
     from . import dumps_report
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(dumps_report(reports) + "\n", encoding="utf-8")
+    text = dumps_report(reports)
+    if shard:
+        text = json.dumps({"shard": shard, **json.loads(text)}, indent=2, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)
