@@ -41,7 +41,7 @@ def gradebook(reports: list[dict]) -> str:
                 "suspected_tampering", "error"])
     for r in sorted(reports, key=_key):
         by = {(r["lesson"], e["id"]): e["score"] for e in r.get("exercises", [])}
-        w.writerow([Path(r["submission"]).stem, r["lesson"] or "", f"{r['score']:g}", f"{r['max_score']:g}",
+        w.writerow([_safe_cell(Path(r["submission"]).stem), r["lesson"] or "", f"{r['score']:g}", f"{r['max_score']:g}",
                     *[f"{by[c]:g}" if c in by else "" for c in cols],
                     "yes" if r.get("suspected_tampering") else "no", _safe_cell(r.get("error") or "")])
     return buf.getvalue()

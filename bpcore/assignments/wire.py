@@ -80,7 +80,7 @@ class _Encoder:
         if a.nbytes > MAX_BYTES:
             raise WireError(f"an array of {a.nbytes} bytes (at most {MAX_BYTES})")
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(a).view(np.ndarray), allow_pickle=False)
+        np.save(buf, np.array(a, order="C", copy=None).view(np.ndarray), allow_pickle=False)  # keeps 0-d arrays 0-d
         return base64.b64encode(buf.getvalue()).decode("ascii")
 
     def _graph(self, out):
