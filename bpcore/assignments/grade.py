@@ -162,12 +162,12 @@ class _Kernel:
 
 
 def _start(km, env: dict, cwd: Path) -> _Kernel:
+    """Launch a kernel (not waiting for it: the two kernels of a submission start side by side)."""
     km.start_kernel(env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
     client = km.client()
     client.context = channel.context()
     client.start_channels()
-    client.wait_for_ready(timeout=60)
     return _Kernel(km, client)
 
 
@@ -309,6 +309,8 @@ class _Grading:
         try:
             self.student = _student_kernel(self.work, self.use_bwrap, self.limits)
             self.trusted = _trusted_kernel(self.lesson.parent)
+            for k in (self.student, self.trusted):
+                k.client.wait_for_ready(timeout=90)
             boot = self.student.run(f"import sys\nsys.path.insert(0, {str(home)!r})\nimport _bpcore_wire", 60)
             if boot.status != "ok":
                 raise RuntimeError(f"the student's kernel did not start: {boot.status} {boot.ename} {boot.evalue}")
