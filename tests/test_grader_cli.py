@@ -125,3 +125,17 @@ def test_two_shards_merged_equal_one_run(tmp_path):
     assert "sigmoid-derivative (1)" in (tmp_path / "one.html").read_text()
     assert not (tmp_path / "part1.csv").exists(), "a shard writes only its JSON"
     assert merge([tmp_path / "part1.json"])[0]["submission"].endswith("alice.ipynb")
+
+
+def test_the_tampering_scan_finds_nothing_in_the_lessons_own_code():
+    """Every lesson scanned as if all of it were a student's code: no flag (no false alarm on honest work)."""
+    from test_assignments import LESSONS
+
+    from bpcore.assignments import find_exercises
+    from bpcore.assignments.grade import graded_functions
+    from bpcore.assignments.scan import scan
+
+    for lesson in LESSONS:
+        nb = nbformat.read(lesson, as_version=4)
+        graded = {k: (e.solution, graded_functions(e)) for k, e in find_exercises(nb).items()}
+        assert scan(nb, nbformat.v4.new_notebook(), graded) == [], lesson.name

@@ -15,7 +15,9 @@ The exercise format every lesson follows (see the team brief):
 Student versions are made by nbgrader's own preprocessors (ClearSolutions, ClearHiddenTests,
 ClearMarkScheme, ClearOutput) through nbconvert, so a teacher who uses nbgrader can take the lessons as
 they are. The grader (:mod:`bpcore.assignments.grade`) needs no nbgrader database: it runs the student's
-notebook in a fresh kernel with the lesson's full test cells (visible + hidden) put back in place.
+notebook in a sandboxed kernel and the lesson's full test cells (visible + hidden) in a trusted kernel of
+its own, which calls the student's functions through proxies. ``make`` refuses a lesson whose markers
+would leak (see :func:`marker_problems`) and an output folder that is or contains the lessons.
 """
 
 from __future__ import annotations

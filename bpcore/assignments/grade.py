@@ -53,6 +53,7 @@ from .mistakes import for_lesson, variant_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STOPS = {"GraderTimeout", "StudentKernelDied", "OutputFlood"}
+MAX_NOTEBOOK = 64 << 20  # bytes of a submitted file
 MAX_OUTPUT = 8 << 20  # bytes one student cell may print (nothing is kept; beyond it the kernel is stopped)
 SUSPECT = {"kernel-died", "output-flood", "killed-after-timeout", "memory-limit"}  # sandbox events that flag
 
@@ -238,6 +239,8 @@ def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: fl
     path, start = Path(path), time.monotonic()
     report = _new_report(path)
     try:
+        if path.stat().st_size > MAX_NOTEBOOK:
+            raise ValueError(f"the file is larger than {MAX_NOTEBOOK >> 20} MB")
         nb = nbformat.read(path, as_version=4)
     except Exception as e:
         report["error"] = f"cannot read the notebook: {type(e).__name__}: {e}"
@@ -551,7 +554,8 @@ def format_report(r: dict) -> str:
     if r.get("error"):
         lines.append(f"grading problem: {r['error']}")
     if r.get("sandbox") and not r["sandbox"].get("sandboxed"):
-        lines.append("WARNING: NOT SANDBOXED (no working bubblewrap): the student's code ran as a plain process")
+        lines.append("WARNING: NOT SANDBOXED (--sandbox off, or no working bubblewrap): the student's code ran as a "
+                     "plain process with your permissions")
     for e in r["exercises"]:
         lines.append(f"Exercise {e['id']:<6} {e['function'] or e['title']:<28} {e['score']:>4g} / {e['points']:<4g} "
                      f"{e['status']}")

@@ -23,9 +23,9 @@ KINDS = {
 }
 
 IPYTHON = {"get_ipython", "input_transformers_cleanup", "input_transformers_post", "ast_transformers",
-           "set_custom_exc", "_showtraceback", "showtraceback", "showsyntaxerror", "run_cell", "events",
-           "InteractiveShell", "_ih", "_oh", "_dh", "In", "Out", "settrace", "setprofile", "excepthook",
-           "displayhook", "sys.modules", "builtins", "__builtins__"}
+           "set_custom_exc", "_showtraceback", "showtraceback", "showsyntaxerror", "InteractiveShell", "_ih",
+           "_oh", "_dh", "In", "Out", "settrace", "setprofile", "excepthook", "displayhook", "sys.modules",
+           "__builtins__"}
 PROCESS = {"kill", "killpg", "fork", "forkpty", "system", "popen", "spawn", "_exit", "exit", "abort", "setsid",
            "execv", "execve", "execl", "execvp", "signal", "alarm", "pthread_kill", "Popen", "run", "call",
            "check_call", "check_output", "Process", "getppid"}
@@ -33,8 +33,8 @@ PROCESS_MODULES = {"os", "signal", "subprocess", "multiprocessing", "sys", "pty"
 FILES = {"remove", "unlink", "rmdir", "rmtree", "rename", "replace", "write_text", "write_bytes", "chmod",
          "truncate", "copy", "copyfile", "move", "makedirs", "mkdir", "symlink", "touch"}
 NETWORK = {"socket", "urllib", "requests", "http", "httpx", "ftplib", "smtplib", "urlopen", "zmq"}
-DYNAMIC = {"exec", "eval", "compile", "__import__", "ctypes", "importlib", "setattr", "globals", "vars"}
-COURSE = re.compile(r"\.ipynb|notebooks|assignments|mistakes|grade\.py|trusted|hidden|^/|\.\./", re.I)
+DYNAMIC = {"exec", "eval", "compile", "__import__", "setattr", "globals", "breakpoint"}  # builtins
+COURSE = re.compile(r"\.ipynb|notebooks|assignments|mistakes\.py|grade\.py|^/[a-z]|\.\./", re.I)
 HELPERS = {"check_vjp", "check_gradients", "compare", "allclose", "isclose", "assert_allclose", "array_equal"}
 
 # exercise -> (module, function) of bpcore that already does what the exercise asks
@@ -97,9 +97,9 @@ def _findings(tree, modules: dict, cell: int):
                 yield from add("processes-signals", node, full)
             if isinstance(node, ast.Attribute) and name in FILES and mod.split(".")[0] in ("os", "shutil", "pathlib"):
                 yield from add("writes-files", node, full)
-            if name in NETWORK or mod.split(".")[0] in NETWORK:
+            if mod.split(".")[0] in NETWORK or (isinstance(node, ast.Name) and name in NETWORK and name in modules):
                 yield from add("network", node, full)
-            if name in DYNAMIC:
+            if isinstance(node, ast.Name) and name in DYNAMIC and name not in modules:
                 yield from add("dynamic-code", node, full)
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and base in modules:
                 yield from add("patches-library", node, f"assigns {full}")
@@ -111,7 +111,8 @@ def _findings(tree, modules: dict, cell: int):
                     yield from add("processes-signals", node, f"import {n}")
                 if top in NETWORK:
                     yield from add("network", node, f"import {n}")
-                if top in ("ctypes", "importlib", "IPython", "builtins") or n.startswith("bpcore.assignments"):
+                if top in ("ctypes", "importlib", "builtins") or n.startswith(("bpcore.assignments", "IPython.core")) \
+                        or n == "IPython":
                     yield from add("dynamic-code" if top in ("ctypes", "importlib") else "ipython-internals",
                                    node, f"import {n}")
         elif isinstance(node, ast.Call) and _name(node.func) == "open":
