@@ -53,6 +53,7 @@ from .mistakes import for_lesson, variant_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STOPS = {"GraderTimeout", "StudentKernelDied", "OutputFlood"}
+TRUSTED_CELL = 900       # seconds one cell of the instructor lesson may take in the trusted kernel
 MAX_NOTEBOOK = 64 << 20  # bytes of a submitted file
 MAX_OUTPUT = 8 << 20  # bytes one student cell may print (nothing is kept; beyond it the kernel is stopped)
 SUSPECT = {"kernel-died", "output-flood", "killed-after-timeout", "memory-limit"}  # sandbox events that flag
@@ -313,7 +314,7 @@ class _Grading:
             self.student = _student_kernel(self.work, self.use_bwrap, self.limits)
             self.trusted = _trusted_kernel(self.lesson.parent)
             for k in (self.student, self.trusted):
-                k.client.wait_for_ready(timeout=90)
+                k.client.wait_for_ready(timeout=240)  # a loaded machine can take this long
             boot = self.student.run(f"import sys\nsys.path.insert(0, {str(home)!r})\nimport _bpcore_wire", 60)
             if boot.status != "ok":
                 raise RuntimeError(f"the student's kernel did not start: {boot.status} {boot.ename} {boot.evalue}")
@@ -387,14 +388,16 @@ class _Grading:
 
     def _catch_up(self, upto: int) -> None:
         """Run the instructor lesson in the trusted kernel up to (not including) cell ``upto``."""
+        started = time.monotonic()
         while self.cursor < upto:
             cell = self.ref.cells[self.cursor]
             self.cursor += 1
             if cell.cell_type == "code":
-                out = self._trusted_cell(cell.source, max(self.left(), 30))
+                out = self._trusted_cell(cell.source, TRUSTED_CELL)
                 if out.status != "ok":
                     self.report.setdefault("lesson_errors", []).append(
                         {"cell": self.cursor - 1, "error": f"{out.ename}: {out.evalue}"[:500]})
+        self.deadline += time.monotonic() - started  # the lesson's own time is not taken from the student's
 
     def _tests(self, k: str) -> None:
         ex, res = self.ref_ex[k], self.results[k]
@@ -493,7 +496,7 @@ def _in_worker(item: dict, scratch: Path, n: int) -> dict:
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        _, err = proc.communicate(timeout=float(item.get("total", 600)) + 180)
+        _, err = proc.communicate(timeout=2 * float(item.get("total", 600)) + 300)  # + the lesson's own time
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
         proc.wait()
