@@ -211,6 +211,66 @@ def graded_functions(ex) -> list[str]:
     return solved or ex.functions[:1]
 
 
+OPAQUE = {"exec", "eval", "globals", "get_ipython", "locals", "vars", "__import__", "setattr"}
+
+
+def _cell_names(source: str, modules: set) -> tuple[set, set, bool]:
+    """(names a lesson cell binds or mutates, names it reads, whether it cannot be analysed)."""
+    try:
+        tree = ast.parse(scan._clean(source)[0])
+    except SyntaxError:
+        return set(), set(), True
+    binds, reads, opaque = set(), set(), False
+
+    def root(node):
+        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
+            opaque |= node.id in OPAQUE
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                opaque |= a.name == "*"
+                binds.add((a.asname or a.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            binds.update(node.names)
+        elif isinstance(node, ast.AugAssign) and (name := root(node.target)):
+            reads.add(name)
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)) or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            name = root(node.value if not isinstance(node, ast.Call) else node.func.value)
+            if name and name not in modules:  # x.attr = .., x[k] = .., x.method(..): x may change
+                binds.add(name)
+    return binds, reads, opaque
+
+
+def needed_cells(ref, ref_ex: dict) -> set[int]:
+    """The instructor cells the trusted kernel must run for the tests: every solution and test cell, and
+    (walking back) every cell that binds or may mutate a name they, or a cell already kept, read.
+    Demonstrations nothing reads (plots, widgets, long trainings) are skipped."""
+    code = {i: c.source for i, c in enumerate(ref.cells) if c.cell_type == "code"}
+    modules = set()
+    for src in code.values():
+        try:
+            modules.update(scan._modules(ast.parse(scan._clean(src)[0])))
+        except SyntaxError:
+            pass
+    always = {i for ex in ref_ex.values() for i in (ex.solution, ex.tests) if i is not None}
+    last = max((ex.tests for ex in ref_ex.values()), default=-1)
+    keep, wanted = set(), set()
+    for i in sorted((i for i in code if i <= last), reverse=True):
+        binds, reads, opaque = _cell_names(code[i], modules)
+        if i in always or opaque or binds & wanted:
+            keep.add(i)
+            wanted |= reads
+    return keep
+
+
 def _expression(out: channel.Outcome, key: str):
     """A string-valued user expression of a trusted kernel's reply."""
     value = out.user_expressions.get(key, {})
@@ -297,6 +357,7 @@ class _Grading:
         self.limits, self.timeout, self.deadline = limits, timeout, deadline
         self.student = self.trusted = None
         self.cursor = 0          # next instructor cell the trusted kernel runs
+        self.keep = needed_cells(ref, ref_ex)
         self.dead = ""           # why the student's kernel cannot go on
 
     def left(self) -> float:
@@ -392,7 +453,7 @@ class _Grading:
         while self.cursor < upto:
             cell = self.ref.cells[self.cursor]
             self.cursor += 1
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and self.cursor - 1 in self.keep:
                 out = self._trusted_cell(cell.source, TRUSTED_CELL)
                 if out.status != "ok":
                     self.report.setdefault("lesson_errors", []).append(
