@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -31,6 +32,12 @@ def load() -> str:
         return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
     except OSError:
         return "load unknown"
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and of every finished descendant (workers, kernels)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -50,15 +57,18 @@ def main() -> None:
                 shutil.copy(NOTEBOOKS / f"{stem}.ipynb", folder / f"{stem}__{i:03d}.ipynb")
         paths = sorted(folder.glob("*.ipynb"))
         print(f"before: {load()}")
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), _cpu()
         reports = grade_all(paths, NOTEBOOKS, jobs=args.jobs, sandboxed=sandboxed)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     full = sum(r["score"] == r["max_score"] > 0 for r in reports)
     mode = "sandboxed (bubblewrap)" if reports and reports[0]["sandbox"].get("sandboxed") else "NOT sandboxed"
     print(f"{len(reports)} submissions ({', '.join(args.lessons)}), {mode}, --jobs {args.jobs}: {seconds:.1f} s, "
           f"{seconds / len(reports):.2f} s per submission; {full} / {len(reports)} with full marks")
+    print(f"CPU time (grader, workers, kernels): {cpu / len(reports):.2f} s per submission, i.e. "
+          f"{cpu / len(reports) / args.jobs:.2f} s per submission with {args.jobs} jobs on {args.jobs} idle cores "
+          "(less sensitive to the machine's load than the wall time)")
     print(f"after: {load()}")
     print(f"a class of 200 at this rate: {200 * seconds / len(reports) / 60:.1f} min")
 
