@@ -15,7 +15,9 @@ The exercise format every lesson follows (see the team brief):
 Student versions are made by nbgrader's own preprocessors (ClearSolutions, ClearHiddenTests,
 ClearMarkScheme, ClearOutput) through nbconvert, so a teacher who uses nbgrader can take the lessons as
 they are. The grader (:mod:`bpcore.assignments.grade`) needs no nbgrader database: it runs the student's
-notebook in a fresh kernel with the lesson's full test cells (visible + hidden) put back in place.
+notebook in a sandboxed kernel and the lesson's full test cells (visible + hidden) in a trusted kernel of
+its own, which calls the student's functions through proxies. ``make`` refuses a lesson whose markers
+would leak (see :func:`marker_problems`) and an output folder that is or contains the lessons.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -117,6 +117,8 @@ def lesson_number(path: Path) -> int | None:
 
 def format_problems(path: Path) -> list[str]:
     """Everything about a lesson that breaks the exercise format (empty when it is fine)."""
+    import nbformat  # imported late: the grader's trusted kernel imports this package and needs none of it
+
     nb = nbformat.read(path, as_version=4)
     exercises = find_exercises(nb)
     number = lesson_number(path)
@@ -155,6 +157,39 @@ def format_problems(path: Path) -> list[str]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and BEGIN_SOLUTION in cell.source and not SOLUTION_LINE.match(first_line(cell)):
             problems.append(f"cell {i} has a solution region but does not start with '# Exercise N.k'")
+        if cell.cell_type == "code":
+            problems += marker_problems(i, cell.source)
+    return problems
+
+
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+LOOKS_LIKE_MARKER = re.compile(r"^\s*#.*\b(begin|end)\b.*\b(solution|hidden)", re.I)
+
+
+def marker_problems(index: int, source: str) -> list[str]:
+    """Misspelt or unbalanced solution / hidden-test markers in one code cell (a misspelt marker would
+    leave the solution or the hidden tests in the student version)."""
+    problems, open_ = [], {}
+    for n, line in enumerate(source.split("\n"), 1):
+        s = line.strip()
+        marker = next((m for m in MARKERS if s.startswith(m)), None)
+        if marker is None:
+            if LOOKS_LIKE_MARKER.match(line):
+                problems.append(f"cell {index}, line {n}: {s!r} looks like a marker but is not one of "
+                                + ", ".join(repr(m) for m in MARKERS) + " (spelt exactly so)")
+            continue
+        kind = "solution" if "SOLUTION" in marker else "hidden tests"
+        if marker.startswith("### BEGIN"):
+            if open_.get(kind):
+                problems.append(f"cell {index}, line {n}: {marker} inside an open {kind} region (line {open_[kind]})")
+            open_[kind] = n
+        elif not open_.get(kind):
+            begin = BEGIN_SOLUTION if kind == "solution" else BEGIN_HIDDEN
+            problems.append(f"cell {index}, line {n}: {marker} without a {begin} before it")
+        else:
+            open_[kind] = 0
+    problems += [f"cell {index}, line {n}: the {kind} region opened here is never closed"
+                 for kind, n in open_.items() if n]
     return problems
 
 
@@ -177,6 +212,8 @@ def _exporter():
 def student_version(path: Path, exporter=None):
     """The student version of a lesson as a notebook node (solutions and hidden tests removed)."""
     path = Path(path)
+    import nbformat
+
     body, _ = (exporter or _exporter()).from_filename(str(path))
     nb = nbformat.reads(body, as_version=4)
     for ex in find_exercises(nb).values():
@@ -201,24 +238,48 @@ def lessons(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
+class MakeRefused(ValueError):
+    """``make`` would write a student version that leaks, or write over the lessons."""
+
+
 def make(out: Path = ASSIGNMENTS, sources: list[Path] | None = None) -> list[Path]:
     """Write the student version of every lesson (or of ``sources``) into ``out``; return the paths.
 
-    ``out`` should sit beside ``notebooks/`` (as ``assignments/`` does) so ``../images/`` still resolves.
+    Refuses (:class:`MakeRefused`, nothing written) when a lesson breaks the exercise format (``check``:
+    a missing, unbalanced or misspelt marker would ship a solution or hidden tests), when a student
+    version still holds a line of a solution or a hidden test, or when ``out`` is or contains a lesson
+    folder. ``out`` should sit beside ``notebooks/`` (as ``assignments/`` does) so ``../images/`` resolves.
     """
+    import nbformat
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    sources = [Path(p) for p in (sources if sources is not None else lessons())]
+    where = out.resolve()
+    for folder in {p.resolve().parent for p in sources}:
+        if where == folder or where in folder.parents:
+            raise MakeRefused(f"--out {out} is or contains the lesson folder {folder}: the student versions "
+                              "would overwrite the lessons")
+    problems = [f"{p.name}: {problem}" for p in sources for problem in format_problems(p)]
+    if problems:
+        raise MakeRefused("the lessons break the exercise format; nothing was written:\n  " + "\n  ".join(problems))
     exporter = _exporter()
-    written = []
-    for path in sources if sources is not None else lessons():
-        target = out / Path(path).name
-        nbformat.write(student_version(path, exporter), target)
-        written.append(target)
-    return written
+    versions = []
+    for path in sources:
+        nb = student_version(path, exporter)
+        left = leftover_solution(path, nb)
+        if left:
+            raise MakeRefused(f"{path.name}: the student version would still hold " + "; ".join(left[:5]))
+        versions.append((out / path.name, nb))
+    out.mkdir(parents=True, exist_ok=True)
+    for target, nb in versions:
+        nbformat.write(nb, target)
+    return [t for t, _ in versions]
 
 
 def leftover_solution(lesson: Path, student) -> list[str]:
     """Lines of the lesson's solutions or hidden tests that are still in a student version (should be [])."""
+    import nbformat
+
     nb = nbformat.read(lesson, as_version=4)
     student_code = "\n".join(c.source for c in student.cells if c.cell_type == "code")
     left = [m for m in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN) if m in student_code]

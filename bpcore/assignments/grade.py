@@ -1,41 +1,62 @@
-"""The autograder: run a student's notebook in a fresh kernel with the lesson's full tests in place.
+"""The autograder: the student's code runs sandboxed, the lesson's tests run where it cannot reach.
 
 For one submission:
 
 1. read it and tell which lesson it is (the student version's metadata, else the ``# Exercise N.k``
-   cells, else the file name ``NN_…``);
-2. put the lesson's full test cell (visible + hidden asserts, from the instructor version in
-   ``notebooks/``) in place of each ``# Tests for exercise N.k`` cell — a test cell the student deleted
-   scores 0 for its exercise, with a message saying so;
-3. run every cell in a fresh python3 kernel, continuing past errors, with a time limit per cell and
-   for the whole notebook; a cell that runs too long is interrupted (the kernel is killed if it does
-   not stop) and whatever has not run scores 0;
-4. score each exercise all or nothing (as nbgrader does): its test cell ran without error. Feedback
-   is the failing assert's message — for a gradient check, the report table with which parameter fails,
-   its relative error, where, and a hint (``bpcore.gradcheck``) — plus the known mistake the student's
-   outputs match (``bpcore.assignments.mistakes``).
+   cells, else the file name ``NN_…``); read its code for signs of tampering (:mod:`.scan`);
+2. start two kernels: the student's, in a bubblewrap sandbox (:mod:`.sandbox`) with its own copy of
+   the notebook, and the grader's trusted one, which executes the instructor lesson itself;
+3. run the student's cells in the student's kernel; at each ``# Tests for exercise N.k`` cell, run the
+   lesson's full test cell (visible + hidden asserts) in the trusted kernel, where the exercise's
+   functions are proxies to the student's (:mod:`.trusted`, :mod:`.wire`): the student's kernel only
+   computes what the tests ask of its functions, and never sees a test, a solution or a mistake. A
+   test cell the student deleted scores 0 for its exercise, with a message saying so;
+4. score each exercise all or nothing (as nbgrader does): the trusted test cell's ``execute_reply``
+   says ok. Feedback is the failing assert's message — for a gradient check, the report table with which
+   parameter fails, its relative error, where, and a hint (``bpcore.gradcheck``) — plus the known
+   mistake the student's outputs match (``bpcore.assignments.mistakes``), found in the trusted kernel.
 
-Nothing raised by a submission crashes the grader: an unreadable file or an unknown lesson is a report
+Time limits hold per cell and per notebook; a kernel that does not stop when interrupted, dies, or
+floods its output is killed and what has not run scores 0, with the reason. Nothing a submission does
+crashes the grader or reaches another submission: an unreadable file or an unknown lesson is a report
 with an error and score 0.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell
 
-from . import NOTEBOOKS, find_exercises, first_line, lesson_number, lessons, read_meta
-from .kernel import MARK
+from . import (
+    BEGIN_SOLUTION,
+    NOTEBOOKS,
+    channel,
+    find_exercises,
+    first_line,
+    lesson_number,
+    lessons,
+    read_meta,
+    sandbox,
+    scan,
+)
 from .mistakes import for_lesson, variant_source
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-KERNEL = "bpcore.assignments.kernel"
+STOPS = {"GraderTimeout", "StudentKernelDied", "OutputFlood"}
+TRUSTED_CELL = 900       # seconds one cell of the instructor lesson may take in the trusted kernel
+MAX_NOTEBOOK = 64 << 20  # bytes of a submitted file
+MAX_OUTPUT = 8 << 20  # bytes one student cell may print (nothing is kept; beyond it the kernel is stopped)
+SUSPECT = {"kernel-died", "output-flood", "killed-after-timeout", "memory-limit"}  # sandbox events that flag
 
 
 def identify(nb, path: Path, lessons_dir: Path = NOTEBOOKS) -> Path | None:
@@ -52,19 +73,6 @@ def identify(nb, path: Path, lessons_dir: Path = NOTEBOOKS) -> Path | None:
     return by_number.get(numbers.pop()) if len(numbers) == 1 else None
 
 
-def _error_of(cell) -> dict | None:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            tb = [ANSI.sub("", line) for line in out.get("traceback", [])]
-            return {"ename": out.get("ename", ""), "evalue": ANSI.sub("", out.get("evalue", "")), "traceback": tb}
-    return None
-
-
-def _stdout(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
-
-
 def _failing_line(error: dict, source: str) -> str:
     """The line of the test cell where the error surfaced (the first 'Cell In[..], line L' frame)."""
     for chunk in error["traceback"]:
@@ -75,17 +83,6 @@ def _failing_line(error: dict, source: str) -> str:
                 return lines[n - 1].strip()
             break
     return ""
-
-
-def _where_in_student_code(error: dict) -> str:
-    """The student's own frame where an exception was raised (the last cell frame), for non-asserts."""
-    frames = [c for c in error["traceback"] if re.search(r"Cell In\[\d+\], line \d+", c)]
-    if len(frames) < 2:
-        return ""
-    last = frames[-1].strip().split("\n")
-    arrow = next((ln.strip() for ln in last if ln.lstrip().startswith("---->")), "")
-    head = re.sub(r"Cell In\[\d+\], ", "", last[0])
-    return f"{head}: {arrow.lstrip('->').strip()}" if arrow else head
 
 
 SHAPES = re.compile(r"shape \(([\d, ]*)\),? expected \(([\d, ]*)\)")
@@ -120,85 +117,191 @@ def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
     if ename in ("AssertionError", "GradcheckError"):
         msg = evalue or f"assert failed: {line}"
         return "failed", f"{which} failed: {msg}" + _shape_hint(msg)
-    where = _where_in_student_code(error)
+    where = error.get("where", "")
     return "error", f"{which} raised {ename}: {evalue}" + (f"\nraised at {where}" if where else "") + (
         f"\ntest line: {line}" if line else "")
 
 
-class _Runner:
-    """One kernel, cells run one by one with a per-cell and a total time limit."""
+class _Kernel:
+    """A kernel we started, a client to it, and how to stop it."""
 
-    def __init__(self, nb, cwd: Path, timeout: float, total: float):
-        from nbclient import NotebookClient
+    def __init__(self, km, client):
+        self.km, self.client = km, client
 
-        self.nb, self.timeout, self.deadline = nb, timeout, time.monotonic() + total
-        self.client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False,
-            interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
-            error_on_timeout={"ename": "GraderTimeout", "evalue": f"{timeout:g} s per cell",
-                              "traceback": [f"GraderTimeout: the cell ran longer than {timeout:g} s"]})
-        self.dead, self.last_reply = "", None
-        self.client.on_cell_executed = self._on_executed
-
-    def _on_executed(self, cell, cell_index, execute_reply):
-        self.last_reply = (execute_reply or {}).get("content", {})
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def run(self, cell, index: int) -> None:
-        """Execute ``cell`` (outputs stored on it); sets ``self.dead`` when the kernel cannot go on."""
-        from nbclient.exceptions import DeadKernelError
-
-        if self.dead:
-            return
-        left = self.remaining()
-        if left <= 1:
-            self.dead = "the time limit for the whole notebook was reached"
-            return
-        budget = max(1.0, min(self.timeout, left))
-        self.client.timeout = budget
-        self.client.error_on_timeout = {**self.client.error_on_timeout, "evalue": f"{budget:.0f} s"}
-        self.last_reply = None
+    def alive(self) -> bool:
         try:
-            self.client.execute_cell(cell, index)
-            err = _error_of(cell)
-            timed_out = (self.last_reply or {}).get("ename") == "GraderTimeout"
-            if timed_out or (err and err["ename"] == "KeyboardInterrupt"):
-                # the kernel was interrupted at the time limit: say so instead of KeyboardInterrupt
-                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"] + [
-                    nbformat.v4.new_output("error", ename="GraderTimeout", evalue=f"{budget:.0f} s",
-                                           traceback=[f"the cell ran longer than {budget:.0f} s"])]
-        except DeadKernelError:
-            self.dead = "the kernel died (the notebook exited Python or ran out of memory)"
-            return
-        except Exception as e:  # nbclient gave up on the cell: report it as the cell's error
-            cell.outputs = [nbformat.v4.new_output("error", ename=type(e).__name__, evalue=str(e), traceback=[])]
-        err = _error_of(cell)
-        if err and err["ename"] == "GraderTimeout" and not self._responds():
-            self.dead = "the kernel did not stop after the time limit and was shut down"
+            return bool(self.km.is_alive())
+        except Exception:
+            return False
 
-    def _responds(self) -> bool:
-        """After an interrupt: does the kernel run a trivial cell? If not, it is shut down at exit."""
-        self.client.timeout, self.last_reply = 5, None
+    def run(self, code: str, timeout: float, **kw) -> channel.Outcome:
+        return channel.run(self.client, code, max(timeout, 0.1), alive=self.alive, **kw)
+
+    def pid(self) -> int | None:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(proc, "pid", None)
+
+    def responds(self) -> bool:
+        """After a time limit: interrupt, then does a trivial cell run? If not, the kernel is killed."""
         try:
-            self.client.execute_cell(new_code_cell("pass"), 0)
+            self.km.interrupt_kernel()
         except Exception:
             pass
-        if (self.last_reply or {}).get("status") == "ok":
+        if self.alive() and self.run("pass", 5).status == "ok":
             return True
-        self.client.shutdown_kernel = "immediate"
+        self.kill()
         return False
+
+    def kill(self) -> None:
+        try:
+            self.client.stop_channels()
+        except Exception:
+            pass
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+
+
+def _start(km, env: dict, cwd: Path) -> _Kernel:
+    """Launch a kernel (not waiting for it: the two kernels of a submission start side by side)."""
+    km.start_kernel(env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    client = km.client()
+    client.context = channel.context()
+    client.start_channels()
+    return _Kernel(km, client)
+
+
+def _student_kernel(work: Path, sandboxed: bool, limits: sandbox.Limits) -> _Kernel:
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    home = work / "home"
+    env = sandbox.environment(home)
+    if not sandboxed:
+        km = KernelManager(kernel_name="python3")
+        return _start(km, env, home)
+    uid = sandbox.sandbox_uid()
+    name = sandbox.kernelspec(work / "spec", home, limits, uid)
+    km = KernelManager(kernel_name=name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(work / "spec")]),
+                       transport="ipc", ip=str(home / "k"), connection_file=str(home / "kernel.json"))
+    km.write_connection_file()
+    sandbox.hand_over(home, uid)
+    return _start(km, env, home)
+
+
+def _trusted_kernel(cwd: Path) -> _Kernel:
+    from jupyter_client import KernelManager
+
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return _start(KernelManager(kernel_name="python3"), env, cwd)
+
+
+def graded_functions(ex) -> list[str]:
+    """The functions of an exercise's solution cell that hold a solution region (the student's work)."""
+    solved, current = [], None
+    for line in ex.solution_source.split("\n"):
+        if m := re.match(r"def\s+([A-Za-z_]\w*)", line):
+            current = m[1]
+        elif line.strip().startswith(BEGIN_SOLUTION) and current and current not in solved:
+            solved.append(current)
+    return solved or ex.functions[:1]
+
+
+OPAQUE = {"exec", "eval", "globals", "get_ipython", "locals", "vars", "__import__", "setattr"}
+
+
+def _cell_names(source: str, modules: set) -> tuple[set, set, bool]:
+    """(names a lesson cell binds or mutates, names it reads, whether it cannot be analysed)."""
+    try:
+        tree = ast.parse(scan._clean(source)[0])
+    except SyntaxError:
+        return set(), set(), True
+    binds, reads, opaque = set(), set(), False
+
+    def root(node):
+        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (binds if isinstance(node.ctx, (ast.Store, ast.Del)) else reads).add(node.id)
+            opaque |= node.id in OPAQUE
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                opaque |= a.name == "*"
+                binds.add((a.asname or a.name).split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            binds.update(node.names)
+        elif isinstance(node, ast.AugAssign) and (name := root(node.target)):
+            reads.add(name)
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)) or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            name = root(node.value if not isinstance(node, ast.Call) else node.func.value)
+            if name and name not in modules:  # x.attr = .., x[k] = .., x.method(..): x may change
+                binds.add(name)
+    return binds, reads, opaque
+
+
+def needed_cells(ref, ref_ex: dict) -> set[int]:
+    """The instructor cells the trusted kernel must run for the tests: every solution and test cell, and
+    (walking back) every cell that binds or may mutate a name they, or a cell already kept, read.
+    Demonstrations nothing reads (plots, widgets, long trainings) are skipped."""
+    code = {i: c.source for i, c in enumerate(ref.cells) if c.cell_type == "code"}
+    modules = set()
+    for src in code.values():
+        try:
+            modules.update(scan._modules(ast.parse(scan._clean(src)[0])))
+        except SyntaxError:
+            pass
+    always = {i for ex in ref_ex.values() for i in (ex.solution, ex.tests) if i is not None}
+    last = max((ex.tests for ex in ref_ex.values()), default=-1)
+    keep, wanted = set(), set()
+    for i in sorted((i for i in code if i <= last), reverse=True):
+        binds, reads, opaque = _cell_names(code[i], modules)
+        if i in always or opaque or binds & wanted:
+            keep.add(i)
+            wanted |= reads
+    return keep
+
+
+def _expression(out: channel.Outcome, key: str):
+    """A string-valued user expression of a trusted kernel's reply."""
+    value = out.user_expressions.get(key, {})
+    try:
+        return ast.literal_eval(value["data"]["text/plain"])
+    except Exception:
+        return None
+
+
+def _new_report(path) -> dict:
+    return {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
+            "notebook_errors": [], "error": None, "seconds": 0.0, "suspected_tampering": False, "flags": [],
+            "sandbox": {}}
+
+
+def _flag(report: dict, kind: str, detail: str, cell=None) -> None:
+    report["flags"].append({"kind": kind, "cell": cell, "line": 0, "detail": detail[:300]})
 
 
 def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: float = 600,
-          cwd: Path | None = None) -> dict:
-    """Grade one submission; return its report (a JSON-ready dict). Never raises for a bad submission."""
-    path = Path(path)
-    start = time.monotonic()
-    report = {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
-              "notebook_errors": [], "error": None, "seconds": 0.0}
+          sandboxed: bool | None = None, limits: sandbox.Limits | None = None) -> dict:
+    """Grade one submission; return its report (a JSON-ready dict). Never raises for a bad submission.
+
+    ``sandboxed``: None uses bubblewrap when it works here; False runs the student's kernel as a plain
+    separate process (the report says so).
+    """
+    path, start = Path(path), time.monotonic()
+    report = _new_report(path)
     try:
+        if path.stat().st_size > MAX_NOTEBOOK:
+            raise ValueError(f"the file is larger than {MAX_NOTEBOOK >> 20} MB")
         nb = nbformat.read(path, as_version=4)
     except Exception as e:
         report["error"] = f"cannot read the notebook: {type(e).__name__}: {e}"
@@ -214,158 +317,296 @@ def grade(path, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: fl
     report["max_score"] = sum(e.points for e in ref_ex.values())
     results = {k: {"id": k, "title": e.title, "function": e.function, "points": e.points, "score": 0.0,
                    "status": "not run", "feedback": "", "error": "", "mistakes": []} for k, e in ref_ex.items()}
-    mistakes = [m for m in for_lesson(lesson_number(lesson)) if m.exercise in ref_ex]
-
-    # the lesson's full test cells replace the student's; missing ones score 0
-    graded = {}
-    for k, ex in find_exercises(nb).items():
-        if k in ref_ex and ex.tests is not None:
-            nb.cells[ex.tests].source = ref_ex[k].tests_source
-            graded[ex.tests] = k
+    student_ex = find_exercises(nb)
+    tests_at = {ex.tests: k for k, ex in student_ex.items() if k in ref_ex and ex.tests is not None}
     for k in ref_ex:
-        if k not in graded.values():
+        if k not in tests_at.values():
             results[k].update(status="missing tests", feedback=(
                 f"the test cell '# Tests for exercise {k}' was deleted or its first line changed: 0 points. "
                 "Put the cell back as it is in the assignment and submit again."))
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-
+    report["flags"] = scan.scan(nb, ref, {k: (ex.solution, graded_functions(ref_ex[k]) if k in ref_ex else [])
+                                          for k, ex in student_ex.items()})
+    use_bwrap = sandbox.bwrap() is not None if sandboxed is None else bool(sandboxed and sandbox.bwrap())
+    report["sandbox"] = {"sandboxed": use_bwrap, "tool": sandbox.version() if use_bwrap else "none",
+                         "events": []}
+    work = Path(tempfile.mkdtemp(prefix="bpg-"))
     try:
-        runner = _Runner(nb, cwd or lessons_dir, timeout, total)
-        with _hash_seed(), runner.client.setup_kernel():
-            runner.run(new_code_cell(f"import {KERNEL} as _bpcore_grader"), 0)
-            for i, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                k = graded.get(i)
-                if k is not None:
-                    runner.run(new_code_cell(f"_bpcore_grader.watch(globals(), {ref_ex[k].functions!r})"), i)
-                runner.run(cell, i)
-                err = _error_of(cell)
-                if k is None:
-                    if err:
-                        report["notebook_errors"].append(
-                            {"cell": i, "first_line": first_line(cell), "error": f"{err['ename']}: {err['evalue']}"})
-                    if runner.dead:
-                        break
-                    continue
-                res, ex = results[k], ref_ex[k]
-                if err is None and runner.dead:
-                    break  # the kernel died in the tests: not passed; the feedback below says why
-                if err is None:
-                    res.update(score=ex.points, status="passed", feedback="all tests passed")
-                else:
-                    res["status"], res["feedback"] = _feedback(ex, err, ex.tests_source)
-                    res["error"] = f"{err['ename']}: {err['evalue']}"
-                    if runner.dead:
-                        break
-                    mine = [m for m in mistakes if m.exercise == k]
-                    if mine and res["status"] in ("failed", "error"):
-                        res["mistakes"] = _match(runner, mine, ex, i)
-                        if res["mistakes"]:
-                            hints = {m.name: m.hint for m in mine}
-                            res["feedback"] += "".join(f"\nlikely mistake ({n}): {hints[n]}" for n in res["mistakes"])
-                runner.run(new_code_cell("_bpcore_grader.unwatch(globals())"), i)
-            if runner.dead:
-                report["error"] = runner.dead
-                for res in results.values():
-                    if res["status"] == "not run":
-                        res["feedback"] = f"not graded: {runner.dead}"
-    except Exception as e:  # the kernel would not start, or nbclient failed outside a cell
+        _Grading(report, results, nb, ref, ref_ex, tests_at, lesson, work, use_bwrap,
+                 limits or sandbox.Limits(cpu=int(total) + 60), timeout, start + total).run()
+    except Exception as e:  # the grader's own failure: this submission's report says so, the others go on
         report["error"] = f"grading stopped: {type(e).__name__}: {e}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     for res in results.values():
         if res["status"] == "not run" and not res["feedback"]:
-            res["feedback"] = "not graded: the notebook stopped before this exercise's tests"
+            res["feedback"] = "not graded: " + (report["error"] or "the notebook stopped before this exercise's tests")
     report["exercises"] = list(results.values())
     report["score"] = sum(r["score"] for r in results.values())
+    report["suspected_tampering"] = bool(report["flags"]) or bool(set(report["sandbox"].get("events", [])) & SUSPECT)
     report["seconds"] = round(time.monotonic() - start, 1)
     return report
 
 
-def _match(runner: _Runner, mine, ex, index: int) -> list:
-    variants = []
-    for m in mine:
+class _Grading:
+    """One submission being graded: the two kernels and where each stands."""
+
+    def __init__(self, report, results, nb, ref, ref_ex, tests_at, lesson, work, use_bwrap, limits, timeout,
+                 deadline):
+        self.report, self.results, self.nb, self.ref, self.ref_ex = report, results, nb, ref, ref_ex
+        self.tests_at, self.lesson, self.work, self.use_bwrap = tests_at, lesson, work, use_bwrap
+        self.limits, self.timeout, self.deadline = limits, timeout, deadline
+        self.student = self.trusted = None
+        self.cursor = 0          # next instructor cell the trusted kernel runs
+        self.keep = needed_cells(ref, ref_ex)
+        self.dead = ""           # why the student's kernel cannot go on
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def budget(self) -> float:
+        return max(1.0, min(self.timeout, self.left()))
+
+    def run(self) -> None:
+        home = self.work / "home"
+        sandbox.prepare_home(home)
+        shutil.copy(self.report["submission"], home / "submission.ipynb")
+        shutil.copy(Path(__file__).with_name("wire.py"), home / "_bpcore_wire.py")
         try:
-            variants.append((m.name, m.function or ex.function, variant_source(m, ex.solution_source)))
-        except ValueError:
-            continue  # a stale entry: tests/test_assignments.py reports it
-    if not variants:
-        return []
-    cell = new_code_cell(f"_bpcore_grader.match_mistakes(globals(), {ex.solution_source!r}, {variants!r})")
-    runner.run(cell, index)
-    for line in _stdout(cell).splitlines():
-        if line.startswith(MARK):
-            return json.loads(line[len(MARK):])
-    return []
+            self.student = _student_kernel(self.work, self.use_bwrap, self.limits)
+            self.trusted = _trusted_kernel(self.lesson.parent)
+            for k in (self.student, self.trusted):
+                k.client.wait_for_ready(timeout=240)  # a loaded machine can take this long
+            boot = self.student.run(f"import sys\nsys.path.insert(0, {str(home)!r})\nimport _bpcore_wire", 60)
+            if boot.status != "ok":
+                raise RuntimeError(f"the student's kernel did not start: {boot.status} {boot.ename} {boot.evalue}")
+            cf = self.student.km.connection_file
+            link = self.trusted.run(f"import bpcore.assignments.trusted as _bpcore_trusted\n"
+                                    f"_bpcore_trusted.connect({cf!r}, {self.student.pid()!r})", 60)
+            if link.status != "ok":
+                raise RuntimeError(f"the trusted kernel did not start: {link.ename}: {link.evalue}")
+            self._cells()
+        finally:
+            for k in (self.student, self.trusted):
+                if k is not None:
+                    k.kill()
+        if self.dead:
+            self.report["error"] = self.dead
+            for res in self.results.values():
+                if res["status"] == "not run":
+                    res["feedback"] = f"not graded: {self.dead}"
 
+    def _cells(self) -> None:
+        last = max(self.tests_at, default=-1)
+        for i, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code" or i > last or self.dead:
+                continue
+            if self.left() <= 1:
+                self._stop("the time limit for the whole notebook was reached", "total-timeout")
+                break
+            k = self.tests_at.get(i)
+            if k is None:
+                self._student_cell(i, cell)
+            else:
+                self._tests(k)
 
-class _hash_seed:
-    """PYTHONHASHSEED=0 for the kernel we start (as bpcore.nbtools does), restored afterwards."""
+    def _event(self, event: str) -> None:
+        if event not in self.report["sandbox"]["events"]:
+            self.report["sandbox"]["events"].append(event)
 
-    def __enter__(self):
-        self.old = os.environ.get("PYTHONHASHSEED")
-        os.environ["PYTHONHASHSEED"] = "0"
+    def _stop(self, why: str, event: str) -> None:
+        self.dead = why
+        self._event(event)
+        if self.student is not None:
+            self.student.kill()
 
-    def __exit__(self, *exc):
-        if self.old is None:
-            os.environ.pop("PYTHONHASHSEED", None)
+    def _student_cell(self, i: int, cell) -> None:
+        budget = self.budget()
+        out = self.student.run(cell.source, budget, max_output=MAX_OUTPUT)
+        if out.ename == "MemoryError":
+            self._event("memory-limit")
+        if out.status == "error":
+            self.report["notebook_errors"].append(
+                {"cell": i, "first_line": first_line(cell), "error": f"{out.ename}: {out.evalue}"[:2000]})
+        elif out.status == "timeout":
+            self.report["notebook_errors"].append(
+                {"cell": i, "first_line": first_line(cell), "error": f"GraderTimeout: ran longer than {budget:.0f} s"})
+            if not self.student.responds():
+                self._stop("the kernel did not stop after the time limit and was shut down", "killed-after-timeout")
+        elif out.status == "flood":
+            self._stop("the notebook printed more output than the grader accepts (a flood) and was stopped",
+                       "output-flood")
+        elif out.status != "ok":
+            self._stop("the kernel died (the notebook exited Python, was killed, or ran out of memory)",
+                       "kernel-died")
+
+    def _trusted_cell(self, source: str, timeout: float, **kw) -> channel.Outcome:
+        out = self.trusted.run(source, timeout, **kw)
+        if out.status in ("timeout", "flood"):
+            self.trusted.responds()
+        if not self.trusted.alive():
+            raise RuntimeError("the trusted kernel died")
+        return out
+
+    def _catch_up(self, upto: int) -> None:
+        """Run the instructor lesson in the trusted kernel up to (not including) cell ``upto``."""
+        started = time.monotonic()
+        while self.cursor < upto:
+            cell = self.ref.cells[self.cursor]
+            self.cursor += 1
+            if cell.cell_type == "code" and self.cursor - 1 in self.keep:
+                out = self._trusted_cell(cell.source, TRUSTED_CELL)
+                if out.status != "ok":
+                    self.report.setdefault("lesson_errors", []).append(
+                        {"cell": self.cursor - 1, "error": f"{out.ename}: {out.evalue}"[:500]})
+        self.deadline += time.monotonic() - started  # the lesson's own time is not taken from the student's
+
+    def _tests(self, k: str) -> None:
+        ex, res = self.ref_ex[k], self.results[k]
+        self._catch_up(ex.tests)
+        self.cursor = max(self.cursor, ex.tests + 1)
+        names = graded_functions(ex)
+        budget = self.budget()
+        self._trusted_cell(f"_bpcore_trusted.bind(globals(), {names!r}, {budget!r})", 30)
+        out = self._trusted_cell(ex.tests_source, budget + 20, max_output=32 << 20)
+        state = _expression(self._trusted_cell("", 30, user_expressions={"s": "_bpcore_trusted.status()"}), "s")
+        state = json.loads(state) if state else {"stop": "", "where": {}}
+        self._trusted_cell("_bpcore_trusted.unbind(globals())", 30)
+        if out.status == "ok":
+            res.update(score=ex.points, status="passed", feedback="all tests passed")
+            return
+        error = {"ename": out.ename, "evalue": ANSI.sub("", out.evalue),
+                 "traceback": [ANSI.sub("", t) for t in out.traceback],
+                 "where": next((w for f in names if (w := state["where"].get(f))), "")}
+        if out.status == "timeout":
+            error.update(ename="GraderTimeout", evalue=f"{budget:.0f} s")
+        if error["ename"] == "MemoryError":
+            self._event("memory-limit")
+        res["status"], res["feedback"] = _feedback(ex, error, ex.tests_source)
+        res["error"] = f"{error['ename']}: {error['evalue']}"[:2000]
+        stop = error["ename"] if error["ename"] in STOPS else state.get("stop", "")
+        if stop:
+            self._after_stop(stop)
+        if self.dead and stop != "GraderTimeout":
+            res.update(status="not run", feedback=f"not graded: {self.dead}", error=res["error"])
+        if self.dead:
+            return
+        if res["status"] in ("failed", "error"):
+            self._mistakes(k, ex, res, names)
+
+    def _after_stop(self, why: str) -> None:
+        if why == "StudentKernelDied":
+            self._stop("the kernel died (the notebook exited Python, was killed, or ran out of memory)",
+                       "kernel-died")
+        elif why == "OutputFlood":
+            self._stop("the notebook printed more output than the grader accepts (a flood) and was stopped",
+                       "output-flood")
+        elif self.student.responds():
+            self._trusted_cell("_bpcore_trusted.resume()", 30)
         else:
-            os.environ["PYTHONHASHSEED"] = self.old
+            self._stop("the kernel did not stop after the time limit and was shut down", "killed-after-timeout")
+
+    def _mistakes(self, k, ex, res, names) -> None:
+        variants = []
+        for m in (m for m in for_lesson(lesson_number(self.lesson)) if m.exercise == k):
+            try:
+                variants.append((m.name, m.function or ex.function, variant_source(m, ex.solution_source), m.hint))
+            except ValueError:
+                continue  # a stale entry: tests/test_assignments.py reports it
+        if not variants:
+            return
+        code = "_m = _bpcore_trusted.match_mistakes(globals(), {!r}, {!r}, {!r})".format(
+            names, ex.solution_source, [v[:3] for v in variants])
+        found = _expression(self._trusted_cell(code, max(self.budget(), 30), user_expressions={"m": "_m"}), "m")
+        res["mistakes"] = json.loads(found) if found else []
+        hints = {v[0]: v[3] for v in variants}
+        res["feedback"] += "".join(f"\nlikely mistake ({n}): {hints[n]}" for n in res["mistakes"] if n in hints)
 
 
 def submissions(target) -> list[Path]:
     target = Path(target)
     if target.is_dir():
-        return sorted(p for p in target.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        return sorted((p for p in target.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts), key=str)
     return [target]
 
 
-def _worker_init():
-    # several kernels at once on few cores: one BLAS thread each instead of oversubscribing the machine
+def _failed(path, why: str) -> dict:
+    report = _new_report(path)
+    report["error"] = f"grader failed: {why}"
+    return report
+
+
+def _worker_main(item_file: str, out_file: str) -> None:
+    """``python -c ...``: grade one item (JSON) into ``out_file`` (the report, written atomically)."""
+    item = json.loads(Path(item_file).read_text())
+    item["lessons_dir"] = Path(item["lessons_dir"])
+    report = grade(**item)
+    tmp = Path(out_file + ".part")
+    tmp.write_text(json.dumps(report))
+    os.replace(tmp, out_file)
+
+
+def _in_worker(item: dict, scratch: Path, n: int) -> dict:
+    """Grade ``item`` in a fresh process: whatever happens to it, only this submission's report suffers."""
+    item_file, out_file = scratch / f"{n}.item.json", scratch / f"{n}.report.json"
+    item_file.write_text(json.dumps({**item, "path": str(item["path"]), "lessons_dir": str(item["lessons_dir"])}))
+    code = "import sys; from bpcore.assignments.grade import _worker_main; _worker_main(sys.argv[1], sys.argv[2])"
+    env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
-def _failed(path, e) -> dict:
-    return {"submission": str(path), "lesson": None, "score": 0.0, "max_score": 0.0, "exercises": [],
-            "notebook_errors": [], "error": f"grader failed: {type(e).__name__}: {e}", "seconds": 0.0}
+        env.setdefault(var, "1")  # several kernels at once on few cores: one BLAS thread each
+    proc = subprocess.Popen([sys.executable, "-c", code, str(item_file), str(out_file)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=2 * float(item.get("total", 600)) + 300)  # + the lesson's own time
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        return _failed(item["path"], "the grading process did not finish in time and was stopped")
+    try:
+        return json.loads(out_file.read_text())
+    except (OSError, ValueError):
+        tail = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        return _failed(item["path"], f"the grading process ended without a report ({tail[0][:300]})")
 
 
 def grade_many(items: list[dict], jobs: int = 1, on_report=None) -> list[dict]:
-    """Grade ``items`` (each a dict of :func:`grade` arguments: path, lessons_dir, timeout, total),
-    ``jobs`` at a time, each in its own process and kernel; reports come back in the order given."""
+    """Grade ``items`` (each a dict of :func:`grade` arguments: path, lessons_dir, timeout, total, ...),
+    ``jobs`` at a time, each in its own process; reports come back in the order given (``on_report`` is
+    called as each finishes)."""
     if jobs <= 1 or len(items) <= 1:
         out = []
         for item in items:
             try:
                 out.append(grade(**item))
             except Exception as e:  # a bug of the grader itself: still one report per submission
-                out.append(_failed(item["path"], e))
+                out.append(_failed(item["path"], f"{type(e).__name__}: {e}"))
             if on_report:
                 on_report(out[-1])
         return out
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_worker_init) as pool:
-        futures = [pool.submit(grade, **item) for item in items]
-        out = []
-        for item, f in zip(items, futures):
-            try:
-                out.append(f.result())
-            except Exception as e:
-                out.append(_failed(item["path"], e))
-            if on_report:
-                on_report(out[-1])
-        return out
+    scratch = Path(tempfile.mkdtemp(prefix="bpg-jobs-"))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_in_worker, item, scratch, n): n for n, item in enumerate(items)}
+            out: list = [None] * len(items)
+            for f in as_completed(futures):
+                n = futures[f]
+                try:
+                    out[n] = f.result()
+                except Exception as e:
+                    out[n] = _failed(items[n]["path"], f"{type(e).__name__}: {e}")
+                if on_report:
+                    on_report(out[n])
+            return out
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def grade_all(paths, lessons_dir: Path = NOTEBOOKS, *, timeout: float = 60, total: float = 600,
-              jobs: int = 1, on_report=None) -> list[dict]:
+              jobs: int = 1, on_report=None, sandboxed: bool | None = None) -> list[dict]:
     """Grade many submissions against the lessons in ``lessons_dir``, ``jobs`` at a time."""
-    items = [dict(path=p, lessons_dir=lessons_dir, timeout=timeout, total=total) for p in paths]
+    items = [dict(path=p, lessons_dir=lessons_dir, timeout=timeout, total=total, sandboxed=sandboxed) for p in paths]
     return grade_many(items, jobs, on_report)
 
 
@@ -376,6 +617,9 @@ def format_report(r: dict) -> str:
     lines = [head, "=" * len(head)]
     if r.get("error"):
         lines.append(f"grading problem: {r['error']}")
+    if r.get("sandbox") and not r["sandbox"].get("sandboxed"):
+        lines.append("WARNING: NOT SANDBOXED (--sandbox off, or no working bubblewrap): the student's code ran as a "
+                     "plain process with your permissions")
     for e in r["exercises"]:
         lines.append(f"Exercise {e['id']:<6} {e['function'] or e['title']:<28} {e['score']:>4g} / {e['points']:<4g} "
                      f"{e['status']}")
@@ -384,4 +628,20 @@ def format_report(r: dict) -> str:
     if r["notebook_errors"]:
         lines.append("Other cells that raised an error in your notebook:")
         lines += [f"    cell {x['cell']} ({x['first_line'][:40]}): {x['error'][:200]}" for x in r["notebook_errors"]]
+    if r.get("flags"):
+        lines.append("SUSPECTED TAMPERING (for the teacher; the grade does not depend on it):")
+        lines += [f"    {f['kind']}: cell {f['cell']}, line {f['line']}: {f['detail'][:120]}" for f in r["flags"][:20]]
     return "\n".join(lines)
+
+
+def write_json(path: Path, reports: list[dict], shard: str | None = None) -> None:
+    """The whole report, written once and atomically (a reader never sees half a file)."""
+    from . import dumps_report
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    text = dumps_report(reports)
+    if shard:
+        text = json.dumps({"shard": shard, **json.loads(text)}, indent=2, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
