@@ -51,3 +51,13 @@ def test_fmt_value():
     assert D.fmt_value(np.array(-12.0)) == "-12"
     assert D.fmt_value(np.array([[1.0], [-2.0]])) == "[1, -2]ᵀ"
     assert D.fmt_value(np.zeros((3, 4))) == "shape 3×4"
+
+
+def test_backward_graph_reverses_every_edge_with_its_local_derivative():
+    x, y, a, b, f = D.backward_example()
+    slopes = D.local_derivatives(f)
+    assert {(c.label, c.inputs[k].label, float(s)) for (c, k), s in slopes.items()} == {
+        ("×", "x", 2.0), ("×", "y", 1.0), ("exp", "x", np.e), ("+", "×", 1.0), ("+", "exp", 1.0)}
+    labels = _texts(D._graph_backward())
+    assert {"∂f/∂x", "∂f/∂a", "× ∂a/∂x = 2", "× ∂b/∂x = 2.718"} <= set(labels)
+    assert float(G.backprop(f)[x]) == 2.0 + np.e and "4.718" in labels  # ∂f/∂x sums the two edges into it

@@ -208,10 +208,75 @@ def _graph_symbol_to_symbol():
                         height=3.0)
 
 
+def backward_example():
+    """f = x y + exp(x) at x = 1, y = 2: x feeds two operations, so ∂f/∂x sums two edges of 𝓑."""
+    x, y = G.variable(1.0, "x"), G.variable(2.0, "y")
+    a = x * y
+    b = G.exp(x)
+    return x, y, a, b, a + b
+
+
+def local_derivatives(out) -> dict:
+    """{(consumer, k): ∂consumer/∂(its k-th input)} of a graph of scalars (``bprop`` with G = 1)."""
+    slopes = {}
+    for n in G.topological_order(out):
+        if n.op is not None:
+            parts = n.op.bprop([i.value for i in n.inputs], n.value, np.ones_like(n.value))
+            slopes.update({(n, k): p for k, p in enumerate(parts) if p is not None})
+    return slopes
+
+
+def draw_backward(ax, out, grads: dict, names: dict, title: str | None = None):
+    """The backward graph 𝓑 of seed 002 §2.2: one node ∂out/∂u per node u, every edge reversed
+    (from a consumer to its input) and labelled with its local derivative; output on the left."""
+    order = G.topological_order(out)
+    pos = layered_positions(out)
+    right = max(x for x, _ in pos.values())
+    pos = {k: (right - x, y) for k, (x, y) in pos.items()}
+    boxes = {}
+    for n in order:
+        x, y = pos[n.id]
+        boxes[n.id] = ax.text(x, y, f"∂{names[out]}/∂{names[n]}", ha="center", va="center", fontsize=11, zorder=3,
+                              bbox=dict(boxstyle="square,pad=0.35", fc="white", ec=GRADIENT, lw=1.6))
+        ax.annotate(fmt_value(grads[n]), (x, y), xytext=(0, -17), textcoords="offset points", ha="center",
+                    va="top", color=GRADIENT, fontsize=9.5, zorder=4, fontweight="bold")
+    for (c, k), slope in local_derivatives(out).items():
+        i = c.inputs[k]
+        start, end = _sides(pos[c.id], pos[i.id])
+        ax.annotate("", xy=end, xycoords=boxes[i.id], xytext=start, textcoords=boxes[c.id],
+                    arrowprops=dict(arrowstyle="-|>", color=GRADIENT, lw=1.1, shrinkA=6, shrinkB=6), zorder=2)
+        (x0, y0), (x1, y1) = pos[c.id], pos[i.id]
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.18, f"× ∂{names[c]}/∂{names[i]} = {fmt_value(slope)}",
+                ha="center", va="bottom", fontsize=8.5, color="#555555", zorder=4,
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def _graph_backward():
+    x, y, a, b, f = backward_example()
+    names = {x: "x", y: "y", a: "a", b: "b", f: "f"}
+    fig = Figure(figsize=(7.6, 5.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    draw_graph(top, f, labels={x: "x", y: "y", a: "a = x·y", b: "b = exp(x)", f: "f = a + b"},
+               title=r"$\mathcal{G}$: f = x y + exp(x) at x = 1, y = 2 (green: forward values)")
+    draw_backward(bottom, f, G.backprop(f), names,
+                  title=r"$\mathcal{B}$: the same nodes, edges reversed, each edge multiplies by its local derivative")
+    bottom.text(0.5, -0.04, "red: ∂f/∂u = sum over the edges entering ∂f/∂u of (source value) × (edge label)",
+                color=GRADIENT, transform=bottom.transAxes, fontsize=9, va="top", ha="center")
+    return fig
+
+
 FIGURES = {
     "graph_add_mul.png": _graph_add_mul,
     "graph_max_gate.png": _graph_max_gate,
     "graph_fff.png": _graph_fff,
     "graph_logistic.png": _graph_logistic,
     "graph_symbol_to_symbol.png": _graph_symbol_to_symbol,
+    "graph_backward.png": _graph_backward,
 }
