@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import find_exercises, format_problems, lessons
+from . import find_exercises, first_line, format_problems, lessons
 
 KEY = "nbgrader"
 SCHEMA_VERSION = 3  # nbgrader 0.6 – 0.9
@@ -56,7 +56,7 @@ def expected(nb) -> dict[int, dict]:
 
 
 def _describe(i: int, cell, have, want) -> str:
-    where = f"cell {i} ({cell.source.lstrip().split(chr(10), 1)[0][:50]!r})"
+    where = f"cell {i} ({first_line(cell)[:50]!r})"
     if want is None:
         return f"{where}: carries nbgrader metadata but is no exercise cell"
     if not isinstance(have, dict):
