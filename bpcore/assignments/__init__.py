@@ -3,6 +3,7 @@
     python -m bpcore.assignments make                    # notebooks/ -> assignments/ (student versions)
     python -m bpcore.assignments grade SUBMISSIONS/ --json report.json   # grade a folder (or one file)
     python -m bpcore.assignments check                   # does every lesson follow the exercise format?
+    python -m bpcore.assignments annotate                # write nbgrader's cell metadata from it (nbgrader_meta)
 
 The exercise format every lesson follows (see the team brief):
 

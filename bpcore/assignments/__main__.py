@@ -1,4 +1,4 @@
-"""Command line: ``python -m bpcore.assignments make | grade | check`` (see ``--help``)."""
+"""Command line: ``python -m bpcore.assignments make | grade | merge | check | annotate`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import ASSIGNMENTS, NOTEBOOKS, MakeRefused, format_problems, lessons, make
+import nbformat
+
+from . import ASSIGNMENTS, NOTEBOOKS, MakeRefused, format_problems, lessons, make, nbgrader_meta
 from . import __doc__ as DOC
 from .grade import format_report, grade_all, submissions
 
@@ -49,8 +51,11 @@ def main(argv=None) -> int:
     mg = sub.add_parser("merge", help="join the JSON reports of shards into one report, gradebook and summary")
     mg.add_argument("shards", nargs="+", type=Path, help="the shards' --json files")
     mg.add_argument("--json", type=Path, required=True, help="the joined report (.csv and .html beside it)")
-    ck = sub.add_parser("check", help="report lessons that break the exercise format")
+    ck = sub.add_parser("check", help="report lessons that break the exercise format or whose nbgrader "
+                        "metadata disagrees with it")
     ck.add_argument("lessons", nargs="*", type=Path)
+    an = sub.add_parser("annotate", help="write nbgrader cell metadata into the lessons, from the exercise format")
+    an.add_argument("lessons", nargs="*", type=Path, help="lesson notebooks (default: every one in notebooks/)")
     args = parser.parse_args(argv)
 
     if args.command == "make":
@@ -58,10 +63,15 @@ def main(argv=None) -> int:
     if args.command == "check":
         bad = 0
         for path in args.lessons or lessons():
-            problems = format_problems(path)
+            problems = format_problems(path) or nbgrader_meta.problems(nbformat.read(path, as_version=4))
             bad += bool(problems)
             print(f"{path.name}: " + ("ok" if not problems else "\n  " + "\n  ".join(problems)))
         return 1 if bad else 0
+    if args.command == "annotate":
+        results = nbgrader_meta.annotate(args.lessons or None)
+        for path, what in results:
+            print(f"{path.name}: {what}")
+        return 1 if any(what not in ("written", "unchanged") for _, what in results) else 0
     if args.command == "merge":
         return _merge(args)
     return _grade(args)
