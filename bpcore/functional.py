@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_array, check_nonempty, check_scalar
+from bpcore.validate import ArgumentTypeError, check_array, check_nonempty, check_scalar
 
 REDUCTIONS = ("mean", "sum")
 
@@ -120,6 +120,9 @@ def check_labels(y, n_classes: int, batch: int | None = None, name: str = "y") -
     y = np.asarray(y)
     if y.dtype.kind == "f" and y.size and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0, 2.0 … are accepted as labels; 0.5 is not
+    if y.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"argument '{name}': expected integer class labels, got dtype {y.dtype}"
+                                + (" with non-integer or non-finite values" if y.dtype.kind == "f" else ""))
     y = check_array(name, y, (batch,) if batch is not None else (None,), integer=True)
     bad = (y < 0) | (y >= n_classes)
     if np.any(bad):

@@ -44,7 +44,7 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m):
-        raise ValueError(f"argument 'grads': an entry is {m}; clipping cannot repair NaN/inf "
+        raise ValueError(f"argument 'grads': global norm is {m} (an entry is); clipping cannot repair NaN/inf "
                          "gradients (lower the learning rate or find the overflow)")
     scale = min(1.0, (max_norm / m) / r) if m > 0 else 1.0
     with np.errstate(over="ignore"):
