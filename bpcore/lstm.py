@@ -46,8 +46,16 @@ import numpy as np
 
 from bpcore import workspace
 from bpcore.sequence import OUTPUT_KEYS, check_output_params, output_loss, truncation
-from bpcore.validate import (check_array, check_dict, check_float_dtype, check_nonempty, check_params, check_rng,
-                             check_scalar, params_dtype)
+from bpcore.validate import (
+    check_array,
+    check_dict,
+    check_float_dtype,
+    check_nonempty,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
 GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
 _STACK = ("f", "i", "o", "c")

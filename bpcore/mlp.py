@@ -27,8 +27,17 @@ import numpy as np
 
 from bpcore.functional import activation as _activation
 from bpcore.functional import loss as _loss
-from bpcore.validate import (check_array, check_dict, check_float_dtype, check_nonempty, check_params, check_rng,
-                             check_scalar, params_dtype)
+from bpcore.validate import (
+    check_array,
+    check_dict,
+    check_float_dtype,
+    check_nonempty,
+    check_parameter,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
 INIT_SCHEMES = ("glorot", "he")
 
@@ -129,10 +138,11 @@ def dense_forward(W, b, h_prev, activation: str, *, ops=None):
 
 def _check_layer(W, b, h_prev):
     dims = {}
-    shapes = {"W": ("n_out", "n_in")} | ({} if b is None else {"b": ("n_out", 1)})
-    p = check_params({"W": W} | ({} if b is None else {"b": b}), shapes, dims, where="layer")
-    h_prev = check_array("h_prev", h_prev, ("n_in", "B"), dims).astype(params_dtype(p), copy=False)
-    return p["W"], p.get("b"), h_prev
+    W = check_parameter("W", W, ("n_out", "n_in"), dims)
+    b = None if b is None else check_parameter("b", b, ("n_out", 1), dims)
+    h_prev = check_array("h_prev", h_prev, ("n_in", "B"), dims).astype(np.result_type(W, *([b] * (b is not None))),
+                                                                      copy=False)
+    return W, b, h_prev
 
 
 def dense_backward(dout, cache, *, need_dh_prev: bool = True, ops=None):

@@ -45,8 +45,15 @@ import numpy as np
 from bpcore import functional as F
 from bpcore import workspace
 from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation
-from bpcore.validate import (check_array, check_float_dtype, check_nonempty, check_params, check_rng, check_scalar,
-                             params_dtype)
+from bpcore.validate import (
+    check_array,
+    check_float_dtype,
+    check_nonempty,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
 __all__ = ["MODES", "OUTPUT_KEYS", "RECURRENT_KEYS", "LINEAR_KEYS", "init_params", "init_linear_params",
            "step_forward", "step_backward", "output_forward", "output_backward", "forward", "backward",

@@ -15,7 +15,7 @@ The rules, each one helper:
 
 * values (:func:`check_array`): real numbers only. Integers are converted exactly to float64; bool,
   complex, object and text arrays raise :class:`ArgumentTypeError`; NaN and inf raise ``ValueError``.
-* parameters (:func:`check_params`): float32 or float64 arrays; a model computes in their dtype
+* parameters (:func:`check_params`, :func:`check_parameter`): float32 or float64 arrays; a model computes in their dtype
   (:func:`params_dtype`), casts its inputs to it, and returns every gradient in it.
 * settings (:func:`check_scalar`), dtypes (:func:`check_float_dtype`), generators (:func:`check_rng`),
   non-empty axes (:func:`check_nonempty`), dicts (:func:`check_dict`).
@@ -120,14 +120,16 @@ def check_params(params: dict, shapes: dict, dims: dict | None = None, *, where:
     missing = [k for k in shapes if k not in params]
     if missing:
         raise ValueError(f"argument '{where}': missing key(s) {missing}; expected keys {list(shapes)}")
-    out = {}
-    for k, shape in shapes.items():
-        dt = getattr(params[k], "dtype", None)
-        if dt is None or dt.type not in FLOAT_DTYPES:
-            raise ArgumentTypeError(f"argument '{where}['{k}']': expected a float64 or float32 array, "
-                                    f"got {type(params[k]).__name__} of dtype {dt}")
-        out[k] = check_array(f"{where}['{k}']", params[k], shape, dims)
-    return out
+    return {k: check_parameter(f"{where}['{k}']", params[k], shape, dims) for k, shape in shapes.items()}
+
+
+def check_parameter(name: str, value, shape=None, dims: dict | None = None) -> np.ndarray:
+    """A trainable array: float64 or float32 (an int array would truncate every update), then as check_array."""
+    dt = getattr(value, "dtype", None)
+    if dt is None or dt.type not in FLOAT_DTYPES:
+        raise ArgumentTypeError(f"argument '{name}': expected a float64 or float32 array, "
+                                f"got {type(value).__name__} of dtype {dt}")
+    return check_array(name, value, shape, dims)
 
 
 def params_dtype(params: dict) -> np.dtype:

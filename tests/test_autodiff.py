@@ -18,7 +18,6 @@ from bpcore.autodiff import (
     check_jvp,
     hessian,
     jacobian_forward,
-    tanh_chain_jacobian_norms,
     jacobian_reverse,
     jvp,
     lanczos_top,
@@ -27,6 +26,7 @@ from bpcore.autodiff import (
     rnn_gradient_cost,
     rnn_loss_graph,
     tanh_chain_graph,
+    tanh_chain_jacobian_norms,
     tanh_chain_weights,
     vjp,
 )

@@ -103,7 +103,8 @@ def test_delta_C_and_delta_h_are_total_gradients_of_each_step():
             return float(np.sum(w[k] * h_k) + np.sum(rest * w[k + 1:]))
 
         def E_of_h(q, k=k):                # perturb h_k: its own term and everything after
-            rest, _ = lstm.forward(params, x[k + 1:], h0=q["h"], C0=cache["C"][k]) if k + 1 < T else (np.zeros((0,)), None)
+            rest, _ = (lstm.forward(params, x[k + 1:], h0=q["h"], C0=cache["C"][k]) if k + 1 < T
+                       else (np.zeros((0,)), None))
             return float(np.sum(w[k] * q["h"]) + np.sum(rest * w[k + 1:]))
 
         report = check_gradients(E_of_C, {"C": cache["C"][k]}, {"C": grads["delta_C"][k]})

@@ -16,7 +16,6 @@ from bpcore.diagrams.graph import draw_graph, fmt_value, legend_text
 from bpcore.validate import check_scalar
 from bpcore.widgets import Explorer
 
-
 MAX_VALUES_LENGTH = 500   # characters of the values box, like the expression's limit
 
 
