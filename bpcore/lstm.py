@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import workspace
-from bpcore.sequence import OUTPUT_KEYS, check_output_params, output_loss, truncation
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation
 from bpcore.validate import (
     check_array,
     check_dict,
@@ -57,6 +57,8 @@ from bpcore.validate import (
     params_dtype,
 )
 
+__all__ = ["GATES", "WEIGHTS", "BIASES", "OUTPUT", "MODES", "init_params", "stack_gates", "step_forward",
+           "step_backward", "forward", "backward", "loss_and_grads", "predict", "draw_xi"]
 GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
 _STACK = ("f", "i", "o", "c")
 WEIGHTS = tuple(f"W_{g}" for g in GATES)
@@ -346,7 +348,7 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
             carry_h = W_hT @ delta_a[t]                        # step 4, recurrent block only
             if mode == "randomized":                           # ξ_t = 0 cuts both paths into step t-1
                 carry_h *= setting[t]
-                carry_C = carry_C * setting[t]
+                carry_C *= setting[t]                          # a fresh array from _cell_backward
     # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
     # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
     # running the loop above on strided feature-major slices.

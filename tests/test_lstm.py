@@ -263,3 +263,60 @@ def test_bad_inputs_raise_clear_errors():
         lstm.step_backward((np.zeros((3, 5)), np.zeros((3, 4))), step_cache)
     with pytest.raises(ValueError, match=r"'x_t'"):
         lstm.step_forward(params, x[0][:1], np.zeros((3, 5)), np.zeros((3, 5)))
+
+
+# ---------------------------------------------------------------- randomized truncation (the RNN's modes)
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_randomized_estimator_matches_explicit_weights_per_path(seed):
+    """As for the RNN: the contribution of loss t reaching back to step j is weighted by ∏_{i=j+1}^{t} ξ_i,
+    with ξ_i scaling both edges (h and C) from step i-1 into step i."""
+    rng, params = random_problem(seed)
+    h, cache = lstm.forward(params, params["x"], h0=params["h0"], C0=params["C0"])
+    T = h.shape[0]
+    dh = rng.standard_normal(h.shape)
+    xi = lstm.draw_xi(T, 0.5, np.random.default_rng(seed + 10))
+    got = lstm.backward(dh, cache, mode="randomized", xi=xi)
+    for key in ("W_f", "W_c", "b_o"):
+        expected = np.zeros_like(got[key])
+        for t in range(T):                                   # loss at array index t, alone
+            single = np.zeros_like(dh)
+            single[t] = dh[t]
+            per_lag = [lstm.backward(single, cache, mode="truncated", k=m)[key] for m in range(1, t + 2)]
+            for j in range(t + 1):
+                part = per_lag[t - j] - (per_lag[t - j - 1] if t - j > 0 else 0)
+                expected += np.prod(xi[j + 1:t + 1]) * part
+        np.testing.assert_allclose(got[key], expected, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_randomized_limits_are_full_and_k1():
+    rng, params = random_problem(3)
+    h, cache = lstm.forward(params, params["x"], h0=params["h0"], C0=params["C0"])
+    dh = rng.standard_normal(h.shape)
+    T = h.shape[0]
+    full, cut = lstm.backward(dh, cache), lstm.backward(dh, cache, mode="truncated", k=1)
+    ones = lstm.backward(dh, cache, mode="randomized", xi=np.ones(T))
+    zeros = lstm.backward(dh, cache, mode="randomized", xi=np.zeros(T))
+    pi_one = lstm.backward(dh, cache, mode="randomized", pi=1.0, rng=np.random.default_rng(0))
+    for key in lstm.WEIGHTS + lstm.BIASES + ("x", "h0", "C0"):
+        np.testing.assert_allclose(ones[key], full[key], rtol=1e-12, atol=1e-14, err_msg=key)
+        np.testing.assert_allclose(pi_one[key], full[key], rtol=1e-12, atol=1e-14, err_msg=key)
+        if key not in ("h0", "C0"):     # ξ_1 = 0 also cuts the edge from the initial state, which k = 1 keeps
+            np.testing.assert_allclose(zeros[key], cut[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    assert np.all(zeros["h0"] == 0) and np.all(zeros["C0"] == 0)
+
+
+def test_randomized_truncation_is_unbiased():
+    """The mean over many draws approaches the full gradient: its error shrinks like 1/sqrt(draws)."""
+    rng, params = random_problem(4)
+    params["x"] = rng.standard_normal((8,) + params["x"].shape[1:])
+    h, cache = lstm.forward(params, params["x"], h0=params["h0"], C0=params["C0"])
+    dh = rng.standard_normal(h.shape)
+    full = lstm.backward(dh, cache)["W_f"]
+    draw_rng = np.random.default_rng(5)
+    samples = np.stack([lstm.backward(dh, cache, mode="randomized", pi=0.7, rng=draw_rng)["W_f"]
+                        for _ in range(400)])
+    z = np.abs(samples.mean(axis=0) - full) / (samples.std(axis=0) / np.sqrt(len(samples)) + 1e-12)
+    assert np.max(z) < 5, f"randomized LSTM truncation looks biased (max z-score {np.max(z):.1f})"
+    biased = lstm.backward(dh, cache, mode="truncated", k=2)["W_f"]
+    assert not np.allclose(biased, full)
