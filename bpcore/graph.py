@@ -432,7 +432,8 @@ def parse(text: str, values: dict):
         if isinstance(n, ast.Constant):
             if isinstance(n.value, bool) or not isinstance(n.value, (int, float)):
                 raise ValueError(f"expression: {where} is not a number")
-            if isinstance(n.value, int) and abs(n.value) > 1e308 or not np.isfinite(n.value):
+            too_large = abs(n.value) > 1e308 if isinstance(n.value, int) else not np.isfinite(n.value)
+            if too_large:                            # an int beyond float range would raise OverflowError
                 raise ValueError(f"expression: the number {where} is too large (at most about 1e308)")
             return constant(float(n.value))
         if isinstance(n, ast.Name):

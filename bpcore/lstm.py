@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
 from bpcore.validate import (
     check_array,
     check_dict,
@@ -57,8 +57,6 @@ from bpcore.validate import (
     params_dtype,
 )
 
-__all__ = ["GATES", "WEIGHTS", "BIASES", "OUTPUT", "MODES", "init_params", "stack_gates", "step_forward",
-           "step_backward", "forward", "backward", "loss_and_grads", "predict", "draw_xi"]
 GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
 _STACK = ("f", "i", "o", "c")
 WEIGHTS = tuple(f"W_{g}" for g in GATES)

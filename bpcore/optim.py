@@ -19,13 +19,18 @@ from bpcore.validate import check_array, check_dict, check_rng, check_scalar
 
 
 def _norm_parts(grads: dict) -> tuple[float, float]:
-    """``(m, r)`` with ``‖g‖ = m · r``: ``m`` the largest ``|entry|``, ``r = sqrt(Σ_p ‖g_p / m‖²)`` in [1, √size].
+    """``(m, r)`` with ``‖g‖ = m · r``, without overflow or underflow in the squares.
 
-    Scaling by ``m`` first keeps the squares finite for any finite gradient (1e155² would overflow).
+    Usually ``m = 1`` and ``r = sqrt(Σ_p ‖g_p‖²)`` directly. When that sum overflows (entries near 1e155 and
+    above: their squares exceed the float range) or underflows, ``m`` is the largest ``|entry|`` and
+    ``r = sqrt(Σ_p ‖g_p / m‖²)``; ``m`` is inf or NaN if an entry is.
     """
     check_dict("grads", grads, nonempty=True)
-    arrays = [check_array(f"grads['{k}']", g, finite=False).astype(np.float64) for k, g in grads.items()]
-    with np.errstate(invalid="ignore"):
+    arrays = [check_array(f"grads['{k}']", g, finite=False) for k, g in grads.items()]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        total = sum(float(np.sum(np.square(g))) for g in arrays)
+        if np.isfinite(total) and (total > 1e-290 or total == 0.0):
+            return 1.0, float(np.sqrt(total))
         m = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in arrays)
     if m == 0.0 or not np.isfinite(m):
         return m, 1.0
@@ -43,12 +48,12 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     """Return ``(clipped, norm_before)``; ``clipped`` are new arrays scaled by ``min(1, max_norm/‖g‖)``."""
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
-    if not np.isfinite(m):
-        raise ValueError(f"argument 'grads': global norm is {m} (an entry is); clipping cannot repair NaN/inf "
-                         "gradients (lower the learning rate or find the overflow)")
-    scale = min(1.0, (max_norm / m) / r) if m > 0 else 1.0
-    with np.errstate(over="ignore"):
-        return {k: np.asarray(g) * scale for k, g in grads.items()}, float(m * r)
+    if not np.isfinite(m) or not np.isfinite(r):
+        raise ValueError(f"argument 'grads': global norm is {m * r} (an entry is NaN or inf); clipping cannot "
+                         "repair NaN/inf gradients (lower the learning rate or find the overflow)")
+    norm = m * r if np.isfinite(m * r) else np.inf
+    scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
+    return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> dict:

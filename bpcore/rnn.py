@@ -44,7 +44,7 @@ import numpy as np
 
 from bpcore import functional as F
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
 from bpcore.validate import (
     check_array,
     check_float_dtype,
@@ -55,9 +55,6 @@ from bpcore.validate import (
     params_dtype,
 )
 
-__all__ = ["MODES", "OUTPUT_KEYS", "RECURRENT_KEYS", "LINEAR_KEYS", "init_params", "init_linear_params",
-           "step_forward", "step_backward", "output_forward", "output_backward", "forward", "backward",
-           "loss_and_grads", "predict", "linear_forward", "linear_backward", "draw_xi"]
 RECURRENT_KEYS = ("W_xh", "W_hh", "b_h")
 RECURRENT_SHAPES = {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)}
 LINEAR_KEYS = ("W_hx", "W_hh", "W_qh")
