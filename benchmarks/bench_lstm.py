@@ -35,7 +35,7 @@ def flops(B, T, n, p):
 
 def bpcore_pass(params, x, dh):
     def run():
-        _, cache = lstm.forward(x, params)
+        _, cache = lstm.forward(params, x)
         lstm.backward(dh, cache)
     return run
 
@@ -48,12 +48,12 @@ def naive_pass(params, x, dh):
         h, C = np.zeros((p, B), x.dtype), np.zeros((p, B), x.dtype)
         caches = []
         for t in range(T):
-            (h, C), c = lstm.step_forward(x[t], h, C, params)
+            (h, C), c = lstm.step_forward(params, x[t], h, C)
             caches.append(c)
         carry_h, carry_C = np.zeros_like(h), np.zeros_like(C)
         total = None
         for t in range(T - 1, -1, -1):
-            g = lstm.step_backward(dh[t] + carry_h, carry_C, caches[t])
+            g = lstm.step_backward((dh[t] + carry_h, carry_C), caches[t])
             carry_h, carry_C = g["h_prev"], g["C_prev"]
             total = g if total is None else {k: total[k] + g[k] for k in lstm.WEIGHTS + lstm.BIASES}
     return run

@@ -36,7 +36,7 @@ def flops(B, T, n_x, n_h):
 
 def problem(B, T, n_x, n_h, dtype):
     rng = np.random.default_rng(0)
-    p = rnn.init_params(n_x, n_h, 2, rng, spectral_radius=0.9, dtype=dtype)
+    p = rnn.init_params(n_x, n_h, rng, n_z=2, spectral_radius=0.9, dtype=dtype)
     x = rng.standard_normal((T, n_x, B)).astype(dtype)
     h0 = np.zeros((n_h, B), dtype=dtype)
     dh = rng.standard_normal((T, n_h, B)).astype(dtype)
@@ -45,7 +45,7 @@ def problem(B, T, n_x, n_h, dtype):
 
 def bpcore_fast(p, x, h0, dh):
     def run():
-        _, cache = rnn.forward(x, h0, p)
+        _, cache = rnn.forward(p, x, h0=h0)
         return rnn.backward(dh, cache)
     return run
 
@@ -54,7 +54,7 @@ def bpcore_naive(p, x, h0, dh):
     def run():
         caches, h = [], h0
         for t in range(x.shape[0]):
-            h, c = rnn.step_forward(x[t], h, p)
+            h, c = rnn.step_forward(p, x[t], h)
             caches.append(c)
         carry = np.zeros_like(h0)
         grads = {k: np.zeros_like(p[k]) for k in rnn.RECURRENT_KEYS}

@@ -28,7 +28,7 @@ Costs, measured and derived::
     chain_multiply(matrices, "right"|"left") -> (product, measured); chain_cost(dims, order); chain_dims
     chain_jacobian_cost(widths), tanh_chain_graph(x, Ws)          # h_l = tanh(W_l h_{l-1})
     rnn_loss_graph(W_hh, u, h0, c), rnn_gradient_cost(n, T)       # RTRL (forward) vs BPTT (reverse)
-    tanh_chain_weights(depth, width, gain, rng), jacobian_product_norms(Ws, x)
+    tanh_chain_weights(depth, width, gain, rng), tanh_chain_jacobian_norms(Ws, x)
 
 Second order and Krylov::
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpcore.validate import check_array, check_scalar
+from bpcore.validate import check_array, check_rng, check_scalar
 
 # ------------------------------------------------------------------ measuring multiply–adds
 
@@ -187,7 +187,7 @@ def _start_vector(n, v0, rng):
     if v0 is None:
         if rng is None:
             raise ValueError("give a start vector 'v0' or a generator 'rng'")
-        v0 = rng.standard_normal(n)
+        v0 = check_rng(rng).standard_normal(n)
     v0 = check_array("v0", v0, (n,)).astype(float)
     norm = np.linalg.norm(v0)
     if norm == 0:
@@ -204,6 +204,8 @@ def power_iteration(matvec, n: int, *, v0=None, rng: np.random.Generator | None 
     If ``λ < 0`` it is the most negative eigenvalue: shift (``A + s I``) to find the largest one.
     """
     check_scalar("n", n, low=1, integer=True)
+    check_scalar("tol", tol, low=0)
+    check_scalar("max_iter", max_iter, low=1, integer=True)
     v = _start_vector(n, v0, rng)
     lam, res = 0.0, np.inf
     for it in range(1, max_iter + 1):
@@ -260,6 +262,9 @@ def lanczos_top(matvec, n: int, *, v0=None, rng: np.random.Generator | None = No
     including the one that measures the residual ``‖A y - θ y‖`` of the returned pair.
     """
     check_scalar("n", n, low=1, integer=True)
+    check_scalar("tol", tol, low=0)
+    if max_steps is not None:
+        check_scalar("max_steps", max_steps, low=1, integer=True)
     v = _start_vector(n, v0, rng)
     max_steps = n if max_steps is None else min(max_steps, n)
     k, products = min(5, n), 0
@@ -285,10 +290,11 @@ def tanh_chain_weights(depth: int, width: int, gain: float, rng: np.random.Gener
     check_scalar("depth", depth, low=1, integer=True)
     check_scalar("width", width, low=1, integer=True)
     check_scalar("gain", gain, low=0, low_open=True)
+    check_rng(rng)
     return [gain * rng.standard_normal((width, width)) / np.sqrt(width) for _ in range(depth)]
 
 
-def jacobian_product_norms(Ws: list, x) -> dict:
+def tanh_chain_jacobian_norms(Ws: list, x) -> dict:
     """Spectral norms of the Jacobian products of ``h_l = tanh(W_l h_{l-1})``, ``h_0 = x``, both ways.
 
     Each layer's Jacobian is ``J_l = ∂h_l/∂h_{l-1} = diag(1 - h_l²) W_l``. Forward accumulation builds

@@ -19,12 +19,13 @@ def spirals(rng: np.random.Generator, n_per_class: int = 100, n_classes: int = 2
     them; a small relu network does.
     X: ``(2, n_classes · n_per_class)``; y: ``(n_classes · n_per_class,)`` integer labels, arm by arm.
     """
-    from bpcore.validate import check_scalar
+    from bpcore.validate import check_rng, check_scalar
 
     check_scalar("n_per_class", n_per_class, low=1, integer=True)
     check_scalar("n_classes", n_classes, low=2, integer=True)
     check_scalar("noise", noise, low=0)
     check_scalar("turns", turns, low=0, low_open=True)
+    check_rng(rng)
     t = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes), n_per_class)
     angle = 2 * np.pi * (turns * t + y / n_classes) + noise * rng.standard_normal(t.size)
@@ -38,12 +39,13 @@ def noisy_regression(rng: np.random.Generator, n: int = 100, *, noise: float = 0
 
     Returns ``(X, Y)``, both ``(1, n)``, sorted by ``x`` (convenient for plotting the fit).
     """
-    from bpcore.validate import check_scalar
+    from bpcore.validate import check_rng, check_scalar
 
     check_scalar("n", n, low=1, integer=True)
     check_scalar("noise", noise, low=0)
     check_scalar("high", high)
     check_scalar("low", low, high=high, high_open=True)
+    check_rng(rng)
     x = np.sort(rng.uniform(low, high, n))
     y = np.sin(x) + 0.3 * x + noise * rng.standard_normal(n)
     return x[None, :], y[None, :]
@@ -53,12 +55,11 @@ def noisy_regression(rng: np.random.Generator, n: int = 100, *, noise: float = 0
 # ---------------------------------------------------------------- long-range memory tasks (lessons 08–09)
 
 def _check_task_sizes(n_samples, T, rng):
-    from bpcore.validate import check_scalar
+    from bpcore.validate import check_rng, check_scalar
 
     check_scalar("n_samples", n_samples, low=1, integer=True)
     check_scalar("T", T, low=2, integer=True)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"argument 'rng': expected a numpy Generator (np.random.default_rng(seed)), got {rng!r}")
+    check_rng(rng)
 
 
 def adding_problem(n_samples: int, T: int, rng: np.random.Generator):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_array, check_scalar
+from bpcore.validate import check_array, check_rng, check_scalar
 
 # ---------------------------------------------------------------- spectra of the recurrent matrix
 
@@ -56,7 +56,7 @@ def set_sigma_max(W, sigma: float) -> np.ndarray:
 def random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
     """A random orthogonal ``n × n`` matrix (every singular value and |eigenvalue| is 1)."""
     check_scalar("n", n, low=1, integer=True)
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    q, r = np.linalg.qr(check_rng(rng).standard_normal((n, n)))
     return q * np.sign(np.diag(r))
 
 

@@ -3,6 +3,7 @@
 Layout follows the series: a batch is extra columns, so logits ``z`` are ``(K, B)`` (K classes, B
 examples) and integer labels ``y`` are ``(B,)`` with values in ``0 … K-1``.
 
+Every function checks its arguments (real numbers, finite, the shapes below) and names the one at fault.
 Activations act elementwise. For each ``f`` there is ``f_grad(a) = f'(a)``, the diagonal of the
 Jacobian ``∂h/∂a`` of ``h = f(a)``, so a backward step is ``∇_a J = ∇_h J ⊙ f'(a)`` (002 §2.4).
 ``ACTIVATIONS[name] = (f, f_grad)`` looks them up by name.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_array
+from bpcore.validate import ArgumentTypeError, check_array, check_nonempty, check_scalar
 
 REDUCTIONS = ("mean", "sum")
 
@@ -25,17 +26,17 @@ REDUCTIONS = ("mean", "sum")
 
 def identity(a):
     """``f(a) = a``."""
-    return np.asarray(a)
+    return check_array("a", a)
 
 
 def identity_grad(a):
     """``f'(a) = 1``."""
-    return np.ones_like(np.asarray(a))
+    return np.ones_like(check_array("a", a))
 
 
 def sigmoid(a):
     """``σ(a) = 1 / (1 + e^{-a})``, computed without overflow for large ``|a|``."""
-    a = np.asarray(a)
+    a = check_array("a", a)
     e = np.exp(-np.abs(a))  # never overflows: exponent ≤ 0
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -48,25 +49,24 @@ def sigmoid_grad(a):
 
 def tanh(a):
     """``tanh(a)``."""
-    return np.tanh(a)
+    return np.tanh(check_array("a", a))
 
 
 def tanh_grad(a):
     """``tanh'(a) = 1 - tanh(a)²``, in (0, 1], equal to 1 only at a = 0."""
-    t = np.tanh(a)
+    t = np.tanh(check_array("a", a))
     return 1.0 - t * t
 
 
 def relu(a):
     """``max(0, a)``."""
-    a = np.asarray(a)
-    return np.maximum(a, 0)
+    return np.maximum(check_array("a", a), 0)
 
 
 def relu_grad(a):
     """``1 if a > 0 else 0``. At the kink ``a = 0`` we take 0 (a subgradient; ties are measure zero)."""
-    a = np.asarray(a)
-    return (a > 0).astype(a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64)
+    a = check_array("a", a)
+    return (a > 0).astype(a.dtype)
 
 
 ACTIVATIONS = {
@@ -95,27 +95,35 @@ def softmax(z, axis: int = 0):
 
     Subtracting the column maximum first leaves the result unchanged and keeps every exponent ≤ 0.
     """
-    z = check_array("z", z)
+    z = _check_axis(check_array("z", z), axis)
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(z, axis: int = 0):
     """``log softmax(z) = z - logsumexp(z)``, stable for any finite logits."""
-    z = check_array("z", z)
+    z = _check_axis(check_array("z", z), axis)
     m = z.max(axis=axis, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
 
 
+def _check_axis(z, axis):
+    check_scalar("axis", axis, integer=True)
+    if not -z.ndim <= axis < z.ndim or z.shape[axis] < 1:
+        raise ValueError(f"argument 'axis': {axis} is not a non-empty axis of 'z' (shape {z.shape})")
+    return z
+
+
 def check_labels(y, n_classes: int, batch: int | None = None, name: str = "y") -> np.ndarray:
     """Integer class labels of shape ``(batch,)`` with values in ``0 … n_classes-1``; ``ValueError`` otherwise."""
+    check_scalar("n_classes", n_classes, low=1, integer=True)
     y = np.asarray(y)
-    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and y.size and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)  # 1.0, 2.0 … are accepted as labels; 0.5 is not
-        else:
-            raise ValueError(f"argument '{name}': expected integer class labels, got dtype {y.dtype}")
-    check_array(name, y, (batch,) if batch is not None else (None,))
+    if y.dtype.kind == "f" and y.size and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        y = y.astype(np.int64)  # 1.0, 2.0 … are accepted as labels; 0.5 is not
+    if y.dtype.kind not in "iu":
+        raise ArgumentTypeError(f"argument '{name}': expected integer class labels, got dtype {y.dtype}"
+                                + (" with non-integer or non-finite values" if y.dtype.kind == "f" else ""))
+    y = check_array(name, y, (batch,) if batch is not None else (None,), integer=True)
     bad = (y < 0) | (y >= n_classes)
     if np.any(bad):
         i = int(np.argmax(bad))
@@ -175,7 +183,7 @@ def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
 
 def _prediction_and_target(y_hat, y):
     dims = {}
-    y_hat = check_array("y_hat", y_hat, ("n", "B"), dims)
+    y_hat = check_nonempty("y_hat", check_array("y_hat", y_hat, ("n", "B"), dims), 1, "examples (the batch B)")
     y = check_array("y", y, ("n", "B"), dims)
     return y_hat, y
 

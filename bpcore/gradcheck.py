@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bpcore.validate import check_array, check_dict, check_rng, check_scalar
+
 
 class GradcheckError(AssertionError):
     """Raised by :meth:`GradReport.assert_ok`; its message is the full report."""
@@ -36,13 +38,13 @@ class PrecisionWarning(UserWarning):
 
 
 def _as_dict(params):
-    if not isinstance(params, dict):
-        raise ValueError(f"argument 'params': expected a dict of arrays, got {type(params).__name__}")
+    check_dict("params", params, nonempty=True)   # a check of nothing must not pass
     out = {}
     for k, v in params.items():
         arr = np.asarray(v)
-        if not np.issubdtype(arr.dtype, np.floating):
+        if arr.dtype.kind != "f":
             raise ValueError(f"argument 'params': entry '{k}' must be a float array, got dtype {arr.dtype}")
+        check_array(f"params['{k}']", arr)                   # NaN/inf is the caller's point, not f's fault
         if arr.dtype != np.float64:
             warnings.warn(f"gradient check of '{k}' in {arr.dtype}: use float64 for thresholds "
                           "below 1e-4", PrecisionWarning, stacklevel=3)
@@ -68,6 +70,9 @@ def numerical_gradient(f, params: dict, *, step: float = 1e-4):
     mask of the entries whose stencil straddles a kink. ``f`` sees perturbed copies; ``params`` is
     never modified.
     """
+    if not callable(f):
+        raise ValueError(f"argument 'f': expected a function of the parameter dict, got {type(f).__name__}")
+    check_scalar("step", step, low=0, low_open=True)
     params = _as_dict(params)
     f0 = _scalar(f, params)
     grads, kinks = {}, {}
@@ -246,13 +251,18 @@ def _span(idx) -> str:
 def compare(analytic: dict, numerical: dict, kinks: dict | None = None, *, threshold: float = 1e-8,
             floor_rel: float = 1e-3) -> GradReport:
     """Build a :class:`GradReport` from analytic and numerical gradients keyed alike."""
+    check_dict("numerical", numerical, nonempty=True)   # a check of nothing must not pass
+    check_dict("analytic", analytic)
+    check_scalar("threshold", threshold, low=0, low_open=True)
+    check_scalar("floor_rel", floor_rel, low=0, low_open=True)
     missing = set(numerical) - set(analytic)
     if missing:
         raise ValueError(f"analytic gradients are missing key(s) {sorted(missing)}; got {sorted(analytic)}"
                          " (every parameter needs a gradient: a forgotten bias gradient?)")
     report = GradReport(threshold=threshold)
     for name, n in numerical.items():
-        a = np.asarray(analytic[name], dtype=np.float64)
+        n = check_array(f"numerical['{name}']", n).astype(np.float64)
+        a = check_array(f"analytic['{name}']", analytic[name], finite=False).astype(np.float64)  # NaN: a FAIL row
         if a.shape != n.shape:
             raise ValueError(f"analytic gradient '{name}' has shape {a.shape}, expected {n.shape}"
                              + shape_hint(a.shape, n.shape))
@@ -286,6 +296,7 @@ def _leaves(tree):
 
 def random_like(tree, rng: np.random.Generator):
     """Standard-normal arrays with the structure (dict / tuple / array) of ``tree``."""
+    check_rng(rng)
     if isinstance(tree, dict):
         return {k: random_like(v, rng) for k, v in tree.items()}
     if isinstance(tree, (tuple, list)):
@@ -301,6 +312,7 @@ def check_vjp(forward, backward, params: dict, rng: np.random.Generator, *, thre
     ``out`` may be an array or a tuple/dict of arrays. A random upstream gradient ``dout`` is drawn
     once; then ``backward(dout)`` must equal the gradient of the scalar ``Σ out ⊙ dout``.
     """
+    check_rng(rng)
     out, cache = forward(params)
     dout = random_like(out, rng)
     grads = backward(dout, cache)

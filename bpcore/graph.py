@@ -37,7 +37,8 @@ Running::
     topological_order(outputs) -> list    # inputs before the nodes that use them
     backprop(out, wrt=None, G=None, counter=None) -> GradTable   # symbol-to-number: {node: ndarray}
     build_grad(out, wrt=None, G=None) -> GradTable                # symbol-to-symbol: {node: Node}
-    parse(text, values) -> (out, variables)   # a student's expression, parsed with ast (never eval)
+    parse(text, values) -> (out, variables)   # a student's expression, parsed with ast (never eval);
+                                          # at most MAX_EXPRESSION_LENGTH characters and MAX_NODES nodes
     operation_counts(out, w) -> dict      # naive chain-rule expansion vs backprop, see below
 
 ``GradTable`` is a dict keyed by node that also accepts a variable's name (``grads["x"]``).
@@ -390,34 +391,50 @@ def build_grad(out: Node, wrt=None, G=None) -> GradTable:
 # ---------------------------------------------------------------- expressions typed by a student
 FUNCTIONS = {"max": maximum, "exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
              "sum": reduce_sum}
-_BINOPS = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power}
-_OPNAMES = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+_BINOPS = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power, ast.MatMult: matmul}
+_OPNAMES = {ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|",
             ast.BitXor: "^ (use ** for powers)", ast.LShift: "<<", ast.RShift: ">>"}
+MAX_EXPRESSION_LENGTH = 500   # characters
+MAX_NODES = 40                # numbers, names and operations: a graph that can still be read (and drawn quickly)
 
 
 def parse(text: str, values: dict):
     """Build a graph from an expression such as ``"2 * (x*y + max(z, w))"``, parsed with ``ast``.
 
-    Allowed: numbers, variable names given in ``values``, ``+ - * / **``, unary ``-``, and calls of
-    max, exp, log, tanh, sigmoid, relu, sum. Anything else raises ``ValueError`` saying what and where.
+    Allowed: numbers, variable names given in ``values``, ``+ - * / ** @``, unary ``-``, and calls of
+    max, exp, log, tanh, sigmoid, relu, sum. Anything else raises ``ValueError`` saying what and where,
+    and so does an expression longer than ``MAX_EXPRESSION_LENGTH`` characters or with more than
+    ``MAX_NODES`` numbers, names and operations (counted before any graph is built, so refusing costs nothing).
     Returns ``(out, variables)`` with ``variables`` = {name: variable node} in order of appearance.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("expression: type an expression, e.g. (x + y) * z")
-    if len(text) > 500:
-        raise ValueError(f"expression: too long ({len(text)} characters, at most 500)")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ValueError(f"expression: too long ({len(text)} characters, at most {MAX_EXPRESSION_LENGTH})")
+    if not isinstance(values, dict):
+        raise ValueError(f"argument 'values': expected a dict {{name: number}}, got {type(values).__name__}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         raise ValueError(f"expression: not valid syntax at column {e.offset}: {e.msg} "
                          "(write products with *, e.g. 2*(x*y))") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("expression: nested too deeply") from None
+    size = sum(isinstance(n, ast.expr) for n in ast.walk(tree))     # numbers, names, operations, calls
+    if size > MAX_NODES:
+        raise ValueError(f"expression: too large ({size} nodes, at most {MAX_NODES}); "
+                         "a graph this size cannot be read")
     variables = {}
 
     def build(n):
-        where = f"'{ast.get_source_segment(text.strip(), n)}'"
+        segment = ast.get_source_segment(text.strip(), n) or ""
+        where = f"'{segment if len(segment) <= 40 else segment[:37] + '...'}'"
         if isinstance(n, ast.Constant):
             if isinstance(n.value, bool) or not isinstance(n.value, (int, float)):
                 raise ValueError(f"expression: {where} is not a number")
+            too_large = abs(n.value) > 1e308 if isinstance(n.value, int) else not np.isfinite(n.value)
+            if too_large:                            # an int beyond float range would raise OverflowError
+                raise ValueError(f"expression: the number {where} is too large (at most about 1e308)")
             return constant(float(n.value))
         if isinstance(n, ast.Name):
             if n.id in FUNCTIONS:

@@ -33,7 +33,11 @@ later losses included) that the gradient-norm diagnostics plot against the lag.
 
 On top sits an optional output layer ``z_t = W_hz h_t + b_z`` with a softmax cross-entropy (classes) or
 squared-error (regression, e.g. the adding problem) loss, read out at the last step or at every step:
-``loss_and_grads`` makes a sequence task train end to end.
+``loss_and_grads`` makes a sequence task train end to end. The output layer, the loss, the targets and
+the truncation modes (``mode``, ``k``, ``pi``, ``rng``, ``xi``) are :mod:`bpcore.sequence`'s, shared with
+the tanh RNN, and so is the convention (README, "For contributors"): parameters first, initial states as
+keywords, ``backward(dout, cache)`` returning gradients keyed by what they differentiate, computation in
+the parameters' dtype.
 """
 
 from __future__ import annotations
@@ -41,33 +45,45 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import workspace
-from bpcore.validate import check_array, check_params, check_scalar
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.validate import (
+    check_array,
+    check_dict,
+    check_float_dtype,
+    check_nonempty,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
 GATES = ("f", "i", "c", "o")  # seed 000's order; the fast path stacks them as f, i, o, c
 _STACK = ("f", "i", "o", "c")
 WEIGHTS = tuple(f"W_{g}" for g in GATES)
 BIASES = tuple(f"b_{g}" for g in GATES)
-OUTPUT = ("W_hz", "b_z")
+OUTPUT = OUTPUT_KEYS
 
 
 # ----------------------------------------------------------------------------------------------------
 # parameters
 
 
-def init_params(n: int, p: int, rng: np.random.Generator, *, forget_bias: float = 1.0, n_out: int | None = None,
+def init_params(n_x: int, n_h: int, rng: np.random.Generator, *, n_z: int | None = None, forget_bias: float = 1.0,
                 scale: float | None = None, dtype=np.float64) -> dict:
-    """Random LSTM parameters for ``n`` inputs and ``p`` hidden units (and an output layer if ``n_out``).
+    """Random LSTM parameters for ``n_x`` inputs and ``n_h`` hidden units, and an output layer if ``n_z``.
+
+    In lesson 08's notation ``n = n_x`` and ``p = m = n_h``; the arguments are those of
+    ``bpcore.rnn.init_params``.
 
     ``W_*`` ~ N(0, scale²) with ``scale = 1/sqrt(p + n)`` by default; ``b_i, b_c, b_o = 0``;
     ``b_f = forget_bias`` (every entry): a positive forget bias starts ``f_t = σ(b_f + …)`` near 1, so the
     cell state — and the gradient along it — is carried over many steps from the first update on
-    (lesson 08). With ``n_out`` adds ``W_hz`` (``n_out × p``, scale ``1/sqrt(p)``) and ``b_z = 0``.
+    (lesson 08). With ``n_z`` adds ``W_hz`` (``n_z × p``, scale ``1/sqrt(p)``) and ``b_z = 0``.
     """
-    check_scalar("n", n, low=1, integer=True)
-    check_scalar("p", p, low=1, integer=True)
+    n, p = check_scalar("n_x", n_x, low=1, integer=True), check_scalar("n_h", n_h, low=1, integer=True)
     check_scalar("forget_bias", forget_bias)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"argument 'rng': expected a numpy Generator (np.random.default_rng(seed)), got {rng!r}")
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     if scale is None:
         scale = 1.0 / np.sqrt(p + n)
     check_scalar("scale", scale, low=0)
@@ -76,17 +92,16 @@ def init_params(n: int, p: int, rng: np.random.Generator, *, forget_bias: float 
         params[f"W_{g}"] = (rng.standard_normal((p, p + n)) * scale).astype(dtype)
     for g in GATES:
         params[f"b_{g}"] = np.full((p, 1), forget_bias if g == "f" else 0.0, dtype=dtype)
-    if n_out is not None:
-        check_scalar("n_out", n_out, low=1, integer=True)
-        params["W_hz"] = (rng.standard_normal((n_out, p)) / np.sqrt(p)).astype(dtype)
-        params["b_z"] = np.zeros((n_out, 1), dtype=dtype)
+    if n_z is not None:
+        check_scalar("n_z", n_z, low=1, integer=True)
+        params["W_hz"] = (rng.standard_normal((n_z, p)) / np.sqrt(p)).astype(dtype)
+        params["b_z"] = np.zeros((n_z, 1), dtype=dtype)
     return params
 
 
 def _check_lstm_params(params: dict, dims: dict) -> dict:
     """Check the eight gate blocks; binds ``dims['p']`` and ``dims['n']``."""
-    if not isinstance(params, dict):
-        raise ValueError(f"argument 'params': expected a dict of arrays, got {type(params).__name__}")
+    check_dict("params", params)
     shapes = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
     checked = check_params(params, shapes, dims)
     p, mn = dims["p"], dims["m+n"]
@@ -98,8 +113,7 @@ def _check_lstm_params(params: dict, dims: dict) -> dict:
 
 
 def _dtype(params: dict):
-    dt = np.result_type(*(params[k] for k in WEIGHTS))
-    return dt if dt in (np.float32, np.float64) else np.float64
+    return params_dtype({k: params[k] for k in WEIGHTS})
 
 
 def stack_gates(params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,20 +198,20 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
 # one time step, as derived
 
 
-def step_forward(x: np.ndarray, h_prev: np.ndarray, C_prev: np.ndarray, params: dict):
+def step_forward(params: dict, x_t: np.ndarray, h_prev: np.ndarray, C_prev: np.ndarray):
     """One LSTM step ``(x_t, h_{t-1}, C_{t-1}) → (h_t, C_t)``.
 
     Inputs:
-      x      : (n, B) input ``x_t``
+      params : ``W_f, W_i, W_c, W_o`` (p, p+n) and ``b_f, b_i, b_c, b_o`` (p, 1)
+      x_t    : (n, B) input ``x_t``
       h_prev : (p, B) previous output ``h_{t-1}``
       C_prev : (p, B) previous cell state ``C_{t-1}``
-      params : ``W_f, W_i, W_c, W_o`` (p, p+n) and ``b_f, b_i, b_c, b_o`` (p, 1)
-    Returns ``((h, C), cache)`` with ``h, C`` (p, B).
+    Returns ``((h_t, C_t), cache)`` with ``h_t, C_t`` (p, B): the output is the new state.
     """
     dims = {}
     P = _check_lstm_params(params, dims)
     dt = _dtype(P)
-    x = check_array("x", x, ("n", "B"), dims).astype(dt, copy=False)
+    x = check_array("x_t", x_t, ("n", "B"), dims).astype(dt, copy=False)
     h_prev = check_array("h_prev", h_prev, ("p", "B"), dims).astype(dt, copy=False)
     C_prev = check_array("C_prev", C_prev, ("p", "B"), dims).astype(dt, copy=False)
     hx = np.concatenate([h_prev, x], axis=0)                     # [h_{t-1}; x_t] : (m+n) × B
@@ -206,22 +220,25 @@ def step_forward(x: np.ndarray, h_prev: np.ndarray, C_prev: np.ndarray, params: 
     return (h, C), {"hx": hx, "C_prev": C_prev, "gates": gates, "tanh_C": tanh_C, "params": P}
 
 
-def step_backward(delta_h: np.ndarray, delta_C: np.ndarray, cache: dict) -> dict:
+def step_backward(dout, cache: dict) -> dict:
     """Backward through one step, following derivation steps 1–4 of lesson 08.
 
     Inputs:
-      delta_h : (p, B) ``∂E/∂h_t`` (everything that reaches h_t: its own loss and step t+1)
-      delta_C : (p, B) ``∂E/∂C_t`` through ``C_{t+1}`` only (zeros at the last step)
-      cache   : from :func:`step_forward`
-    Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x`` (n, B), ``h_prev`` (p, B),
-    ``C_prev`` (p, B) — the last two are what step t-1 receives as its ``delta_h``/``delta_C`` (plus its own
-    loss for ``delta_h``).
+      dout  : the pair ``(δh_t, δC_t)``, shaped like step_forward's output ``(h_t, C_t)``:
+              ``δh_t`` (p, B) is ``∂E/∂h_t`` (everything that reaches h_t: its own loss and step t+1),
+              ``δC_t`` (p, B) is ``∂E/∂C_t`` through ``C_{t+1}`` only (zeros at the last step)
+      cache : from :func:`step_forward`
+    Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x_t`` (n, B), ``h_prev`` (p, B),
+    ``C_prev`` (p, B) — the last two are what step t-1 receives as its ``(δh, δC)`` (plus its own loss
+    for ``δh``).
     """
     P, hx, gates = cache["params"], cache["hx"], cache["gates"]
     p = P["W_f"].shape[0]
     dims = {"p": p, "B": hx.shape[1]}
-    delta_h = check_array("delta_h", delta_h, ("p", "B"), dims)
-    delta_C = check_array("delta_C", delta_C, ("p", "B"), dims)
+    if not isinstance(dout, (tuple, list)) or len(dout) != 2:
+        raise ValueError(f"argument 'dout': expected the pair (dh_t, dC_t), got {type(dout).__name__}")
+    delta_h = check_array("dout[0]", dout[0], ("p", "B"), dims).astype(hx.dtype, copy=False)
+    delta_C = check_array("dout[1]", dout[1], ("p", "B"), dims).astype(hx.dtype, copy=False)
     delta_a, _, delta_C_prev = _cell_backward(delta_h, delta_C, gates, cache["C_prev"], cache["tanh_C"])
     grads = {}
     delta_hx = np.zeros_like(hx)
@@ -231,7 +248,7 @@ def step_backward(delta_h: np.ndarray, delta_C: np.ndarray, cache: dict) -> dict
         grads[f"b_{g}"] = delta_a_g.sum(axis=1, keepdims=True)
         delta_hx += P[f"W_{g}"].T @ delta_a_g               # step 4: δ[h_{t-1}; x_t] = Σ_g W_g^T δa_g
     out = {k: grads[k] for k in WEIGHTS + BIASES}
-    out.update(x=delta_hx[p:], h_prev=delta_hx[:p], C_prev=delta_C_prev)
+    out.update(x_t=delta_hx[p:], h_prev=delta_hx[:p], C_prev=delta_C_prev)
     return out
 
 
@@ -239,12 +256,12 @@ def step_backward(delta_h: np.ndarray, delta_C: np.ndarray, cache: dict) -> dict
 # a whole sequence, fast
 
 
-def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.ndarray | None = None):
+def forward(params: dict, x: np.ndarray, *, h0: np.ndarray | None = None, C0: np.ndarray | None = None):
     """Run the LSTM over a sequence.
 
     Inputs:
-      x      : (T, n, B) inputs ``x_1 … x_T``
       params : the eight gate blocks (extra keys such as ``W_hz`` are ignored)
+      x      : (T, n, B) inputs ``x_1 … x_T``
       h0, C0 : (p, B) initial output and cell state (zeros if omitted)
     Returns ``(h, cache)``: ``h`` is (T, p, B) with ``h[t-1] = h_t``; ``cache["C"]`` holds the cell states
     (T, p, B), ``cache["gates"]`` the activations (T, 4p, B) in the stacked order f, i, o, c.
@@ -254,8 +271,8 @@ def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.nd
     dt = _dtype(P)
     x = check_array("x", x, ("T", "n", "B"), dims).astype(dt, copy=False)
     T, n, B = x.shape
-    if T < 1:
-        raise ValueError(f"argument 'x': expected at least one time step, got shape {x.shape}")
+    check_nonempty("x", x, 0, "time steps (T)")
+    check_nonempty("x", x, 2, "examples (the batch B)")
     p = dims["p"]
     h0 = np.zeros((p, B), dt) if h0 is None else check_array("h0", h0, ("p", "B"), dims).astype(dt, copy=False)
     C0 = np.zeros((p, B), dt) if C0 is None else check_array("C0", C0, ("p", "B"), dims).astype(dt, copy=False)
@@ -283,19 +300,21 @@ def forward(x: np.ndarray, params: dict, h0: np.ndarray | None = None, C0: np.nd
     return h, cache
 
 
-def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | None = None, *,
-             truncate: int | None = None) -> dict:
+def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, mode: str = "full",
+             k: int | None = None, pi: float | None = None, rng: np.random.Generator | None = None,
+             xi=None) -> dict:
     """Backpropagation through time for :func:`forward`.
 
     Inputs:
-      delta_h_out  : (T, p, B) gradient of the loss with respect to each output ``h_t`` *directly* (from
-                     the output layer at step t); zeros where a step has no loss
-      cache        : from :func:`forward`
-      delta_C_last : (p, B) optional gradient arriving at ``C_T`` from outside (e.g. from a later segment)
-      truncate     : None for full BPTT, or k ≥ 1: each loss is backpropagated through its last k steps
-                     only, and the state ``(h, C)`` feeding that window is held constant, as in
-                     ``bpcore.rnn.backward(mode="truncated")`` (``delta_C_last`` counts as a loss at step
-                     T); k ≥ T is full BPTT
+      dout  : (T, p, B) gradient of the loss with respect to each output ``h_t`` *directly* (from the
+              output layer at step t); zeros where a step has no loss
+      cache : from :func:`forward`
+      dC_T  : (p, B) optional gradient arriving at ``C_T`` from outside (e.g. from a later segment)
+      mode  : "full"; "truncated" with ``k``: each loss is backpropagated through its last k steps only,
+              and the state ``(h, C)`` feeding that window is held constant (``dC_T`` counts as a loss at
+              step T), k ≥ T is full BPTT; "randomized" with ``pi`` and ``rng`` (or the draws ``xi``):
+              ``ξ_t`` scales both edges ``h_{t-1} → step t`` and ``C_{t-1} → C_t``. The modes of
+              ``bpcore.rnn.backward``, see :mod:`bpcore.sequence`.
     Returns a dict with ``W_f … W_o`` (p, p+n), ``b_f … b_o`` (p, 1), ``x`` (T, n, B), ``h0`` and ``C0``
     (p, B), and the per-step totals ``delta_h`` = ∂E/∂h_t and ``delta_C`` = ∂E/∂C_t, both (T, p, B).
 
@@ -305,16 +324,15 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     C, gates, tanh_C, hs = cache["C"], cache["gates"], cache["tanh_C"], cache["hs"]
     T, p, B = C.shape
     dims = {"T": T, "p": p, "B": B}
-    delta_h_out = check_array("delta_h_out", delta_h_out, ("T", "p", "B"), dims)
-    if truncate is not None:
-        check_scalar("truncate", truncate, low=1, integer=True)
+    delta_h_out = check_array("dout", dout, ("T", "p", "B"), dims).astype(C.dtype, copy=False)
+    mode, setting = truncation(T, mode, k, pi, rng, xi)
     W_h, W_x, x = cache["W_h"], cache["W_x"], cache["x"]
     n, dt = x.shape[1], C.dtype
-    carry_C = (np.zeros((p, B), dt) if delta_C_last is None
-               else check_array("delta_C_last", delta_C_last, ("p", "B"), dims).astype(dt))
+    carry_C = (np.zeros((p, B), dt) if dC_T is None
+               else check_array("dC_T", dC_T, ("p", "B"), dims).astype(dt))
     W_hT = np.ascontiguousarray(W_h.T)
-    if truncate is not None and truncate < T:
-        delta_a, delta_h, delta_C, carry_h, carry_C = _backward_truncated(delta_h_out, carry_C, cache, W_hT, truncate)
+    if mode == "truncated":
+        delta_a, delta_h, delta_C, carry_h, carry_C = _backward_truncated(delta_h_out, carry_C, cache, W_hT, setting)
     else:
         delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)  # time-major, like the forward cache
         delta_h = np.empty((T, p, B), dt)
@@ -326,6 +344,9 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
             _, _, carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
                                            out=(delta_a[t], delta_C[t]))
             carry_h = W_hT @ delta_a[t]                        # step 4, recurrent block only
+            if mode == "randomized":                           # ξ_t = 0 cuts both paths into step t-1
+                carry_h *= setting[t]
+                carry_C *= setting[t]                          # a fresh array from _cell_backward
     # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
     # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
     # running the loop above on strided feature-major slices.
@@ -376,76 +397,36 @@ def _backward_truncated(delta_h_out, delta_C_last, cache, W_hT, k):
 # ----------------------------------------------------------------------------------------------------
 # output layer and loss: a sequence task end to end
 
-READOUTS = ("last", "all")
+def predict(params: dict, x: np.ndarray, *, h0=None, C0=None) -> np.ndarray:
+    """Outputs ``z_t = W_hz h_t + b_z`` at every step, (T, n_z, B), as ``bpcore.rnn.predict``."""
+    h, _ = forward(params, x, h0=h0, C0=C0)
+    out = check_output_params(params, h.shape[1], h.dtype)
+    return np.matmul(out["W_hz"], h) + out["b_z"]
 
 
-def _check_task(params: dict, x, loss: str, readout: str):
-    from bpcore.functional import loss as loss_fn
-
-    if readout not in READOUTS:
-        raise ValueError(f"argument 'readout': expected one of {READOUTS}, got {readout!r}")
-    J, dJ = loss_fn(loss)
-    missing = [k for k in OUTPUT if k not in params]
-    if missing:
-        raise ValueError(f"argument 'params': missing output layer key(s) {missing}; "
-                         "create them with init_params(..., n_out=K)")
-    dims = {"p": params["W_f"].shape[0] if "W_f" in params else None}
-    check_params(params, {"W_hz": ("K", "p"), "b_z": ("K", 1)}, dims)
-    return J, dJ
-
-
-def predict(params: dict, x: np.ndarray, *, readout: str = "last", h0=None, C0=None) -> np.ndarray:
-    """Outputs ``z_t = W_hz h_t + b_z``: (K, B) at the last step, or (T, K, B) at every step."""
-    _check_task(params, x, "squared_error", readout)
-    h, _ = forward(x, params, h0, C0)
-    if readout == "last":
-        return params["W_hz"] @ h[-1] + params["b_z"]
-    return np.matmul(params["W_hz"], h) + params["b_z"]
-
-
-def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, loss: str = "cross_entropy",
-                   readout: str = "last", h0=None, C0=None, truncate: int | None = None,
-                   details: bool = False):
+def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, h0=None, C0=None, loss: str = "cross_entropy",
+                   mode: str = "full", k: int | None = None, pi: float | None = None,
+                   rng: np.random.Generator | None = None, xi=None, details: bool = False):
     """Loss of a sequence task and its gradient for every key of ``params`` (gates and output layer).
 
-    ``z_t = W_hz h_t + b_z``; with ``readout="last"`` the loss is ``E = J(z_T, y)``; with ``"all"`` it is
-    ``E = Σ_{t=1}^{T} J(z_t, y_t)``. ``J`` is :mod:`bpcore.functional`'s ``"cross_entropy"`` (softmax from
-    the logits, mean over the batch; ``y`` integer labels (B,) or (T, B)) or ``"squared_error"``
-    (``½‖z - y‖²`` mean over the batch; ``y`` (K, B) or (T, K, B)).
+    ``z_t = W_hz h_t + b_z``; ``E = Σ_t J(z_t, y_t)`` over the steps that have a target: every step when
+    ``y`` has a time axis, the last step only when it has none (:mod:`bpcore.sequence`). ``J`` is
+    :mod:`bpcore.functional`'s ``"cross_entropy"`` (softmax from the logits, mean over the batch; ``y``
+    integer labels (B,) or (T, B)) or ``"squared_error"`` (``½‖z - y‖²`` mean over the batch; ``y`` (n_z, B)
+    or (T, n_z, B)).
 
     Returns ``(E, grads)``, grads keyed exactly like ``params`` (so ``bpcore.optim`` can clip and step
-    them), or ``(E, grads, info)`` with ``details=True``: ``info`` holds ``delta_h`` and ``delta_C``
-    (T, p, B), the per-step ``∂E/∂h_t`` and ``∂E/∂C_t``, and ``z``, the outputs.
-    ``truncate`` is passed to :func:`backward`.
+    them), or ``(E, grads, info)`` with ``details=True``: ``info`` holds the values ``h``, ``C`` (T, p, B)
+    and ``z`` (the outputs), and the gradients ``delta_h``, ``delta_C`` (T, p, B) (the per-step ``∂E/∂h_t``
+    and ``∂E/∂C_t``), ``dx``, ``dh0``, ``dC0``. ``mode``, ``k``, ``pi``, ``rng``, ``xi`` go to :func:`backward`.
     """
-    J, dJ = _check_task(params, x, loss, readout)
-    h, cache = forward(x, params, h0, C0)
-    W_hz, b_z = params["W_hz"], params["b_z"]
-    T = h.shape[0]
-    delta_h_out = np.zeros_like(h)
-    if readout == "last":
-        z = W_hz @ h[-1] + b_z
-        E = J(z, y)
-        delta_z = dJ(z, y)                                       # (K, B)
-        dW_hz = delta_z @ h[-1].T
-        db_z = delta_z.sum(axis=1, keepdims=True)
-        delta_h_out[-1] = W_hz.T @ delta_z
-    else:
-        z = np.matmul(W_hz, h) + b_z                             # (T, K, B)
-        if np.shape(y)[:1] != (T,):
-            raise ValueError(f"argument 'y': readout='all' needs one target per step, shape ({T}, …); "
-                             f"got {np.shape(y)}")
-        E = sum(J(z[t], y[t]) for t in range(T))
-        delta_z = np.stack([dJ(z[t], y[t]) for t in range(T)])
-        K, B = z.shape[1:]
-        dW_hz = delta_z.transpose(1, 0, 2).reshape(K, T * B) @ h.transpose(0, 2, 1).reshape(T * B, -1)
-        db_z = delta_z.sum(axis=(0, 2))[:, None]
-        delta_h_out = np.matmul(W_hz.T, delta_z)
-    g = backward(delta_h_out, cache, truncate=truncate)
-    grads = {k: g[k] for k in WEIGHTS + BIASES}
-    grads.update(W_hz=dW_hz, b_z=db_z)
-    grads = {k: grads[k] for k in params if k in grads}
+    h, cache = forward(params, x, h0=h0, C0=C0)
+    out = check_output_params(params, h.shape[1], h.dtype)
+    E, dh, out_grads, z = output_loss(out, h, y, loss)
+    g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
+    grads = {key: g[key] for key in WEIGHTS + BIASES} | out_grads
+    grads = {key: grads[key] for key in params if key in grads}
     if details:
-        return E, grads, {"delta_h": g["delta_h"], "delta_C": g["delta_C"], "z": z, "h0": g["h0"],
-                          "C0": g["C0"], "x": g["x"]}
+        return E, grads, {"h": h, "C": cache["C"], "z": z, "delta_h": g["delta_h"], "delta_C": g["delta_C"],
+                          "dx": g["x"], "dh0": g["h0"], "dC0": g["C0"]}
     return E, grads

@@ -27,7 +27,17 @@ import numpy as np
 
 from bpcore.functional import activation as _activation
 from bpcore.functional import loss as _loss
-from bpcore.validate import check_array, check_scalar
+from bpcore.validate import (
+    check_array,
+    check_dict,
+    check_float_dtype,
+    check_nonempty,
+    check_parameter,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
 INIT_SCHEMES = ("glorot", "he")
 
@@ -45,7 +55,11 @@ def init_params(sizes, rng: np.random.Generator, *, scale="glorot", bias: bool =
         ``Var(h_{k-1})`` for linear units, g = √2 is He.
     ``bias=False`` leaves out the ``b_k`` (the network of 002 §3.4).
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise ValueError(f"argument 'sizes': expected a list of layer sizes [n_0, …, n_l], got {sizes!r}")
     sizes = [int(check_scalar(f"sizes[{i}]", n, low=1, integer=True)) for i, n in enumerate(sizes)]
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     if len(sizes) < 2:
         raise ValueError(f"argument 'sizes': expected at least [n_in, n_out], got {sizes}")
     if isinstance(scale, str):
@@ -70,8 +84,7 @@ def init_params(sizes, rng: np.random.Generator, *, scale="glorot", bias: bool =
 
 def n_layers(params: dict) -> int:
     """The number of layers ``l``: params must hold ``W1 … Wl`` (and ``b1 … bl`` or no biases at all)."""
-    if not isinstance(params, dict):
-        raise ValueError(f"argument 'params': expected a dict of arrays, got {type(params).__name__}")
+    check_dict("params", params)
     l = 0
     while f"W{l + 1}" in params:
         l += 1
@@ -109,21 +122,31 @@ def _matmul(A, B, ops, phase):
     return A @ B
 
 
-def dense_forward(h_prev, W, b, activation: str, *, ops=None):
-    """One layer: ``a = W h_prev + b``, ``h = f(a)``; returns ``(h, cache)``.
+def dense_forward(W, b, h_prev, activation: str, *, ops=None):
+    """One layer: ``a = W h_prev + b``, ``h = f(a)``; returns ``(h, cache)``. Parameters first, as everywhere.
 
-    h_prev: ``(n_in, B)``; W: ``(n_out, n_in)``; b: ``(n_out, 1)`` or ``None``; h: ``(n_out, B)``.
+    W: ``(n_out, n_in)``; b: ``(n_out, 1)`` or ``None``; h_prev: ``(n_in, B)``; h: ``(n_out, B)``.
     cache: ``(h_prev, W, a, activation)`` — what the backward step needs.
     """
     f, _ = _activation(activation)
+    W, b, h_prev = _check_layer(W, b, h_prev)
     a = _matmul(W, h_prev, ops, "forward")
     if b is not None:
         a = a + b
     return f(a), (h_prev, W, a, activation)
 
 
-def dense_backward(dh, cache, *, need_dh_prev: bool = True, ops=None):
-    """Backward of :func:`dense_forward`: from ``dh = ∇_h J`` to ``(dh_prev, dW, db)``.
+def _check_layer(W, b, h_prev):
+    dims = {}
+    W = check_parameter("W", W, ("n_out", "n_in"), dims)
+    b = None if b is None else check_parameter("b", b, ("n_out", 1), dims)
+    h_prev = check_array("h_prev", h_prev, ("n_in", "B"), dims).astype(np.result_type(W, *([b] * (b is not None))),
+                                                                      copy=False)
+    return W, b, h_prev
+
+
+def dense_backward(dout, cache, *, need_dh_prev: bool = True, ops=None):
+    """Backward of :func:`dense_forward`: from ``dout = ∇_h J`` to ``(dh_prev, dW, db)``.
 
     ``da = dh ⊙ f'(a)``; ``dW = da h_prevᵀ``; ``db = Σ_batch da`` (shape ``(n_out, 1)``);
     ``dh_prev = Wᵀ da`` (``None`` when ``need_dh_prev`` is false: the first layer's input gradient
@@ -131,7 +154,7 @@ def dense_backward(dh, cache, *, need_dh_prev: bool = True, ops=None):
     """
     h_prev, W, a, activation = cache
     _, f_grad = _activation(activation)
-    da = dh * f_grad(a)
+    da = check_array("dout", dout, a.shape).astype(a.dtype, copy=False) * f_grad(a)
     dW = _matmul(da, h_prev.T, ops, "backward")
     db = da.sum(axis=1, keepdims=True)
     dh_prev = _matmul(W.T, da, ops, "backward") if need_dh_prev else None
@@ -143,12 +166,14 @@ def dense_backward(dh, cache, *, need_dh_prev: bool = True, ops=None):
 def _check_inputs(params, x):
     l = n_layers(params)
     dims = {}
-    checked = {}
+    shapes = {}
     for k in range(1, l + 1):
-        checked[f"W{k}"] = check_array(f"params['W{k}']", params[f"W{k}"], (f"n{k}", f"n{k - 1}"), dims)
+        shapes[f"W{k}"] = (f"n{k}", f"n{k - 1}")
         if f"b{k}" in params:
-            checked[f"b{k}"] = check_array(f"params['b{k}']", params[f"b{k}"], (f"n{k}", 1), dims)
-    x = check_array("x", x, ("n0", "B"), dims)
+            shapes[f"b{k}"] = (f"n{k}", 1)
+    checked = check_params(params, shapes, dims)
+    x = check_array("x", x, ("n0", "B"), dims).astype(params_dtype(checked), copy=False)
+    check_nonempty("x", x, 1, "examples (the batch B, its columns)")
     return l, checked, x
 
 
@@ -162,7 +187,7 @@ def forward(params: dict, x, activation="relu", *, output: str = "identity", ops
     names = layer_activations(activation, l, output)
     h, layers = x, []
     for k in range(1, l + 1):
-        h, layer_cache = dense_forward(h, params[f"W{k}"], params.get(f"b{k}"), names[k - 1], ops=ops)
+        h, layer_cache = dense_forward(params[f"W{k}"], params.get(f"b{k}"), h, names[k - 1], ops=ops)
         layers.append(layer_cache)
     return h, {"layers": layers, "bias": "b1" in params, "out_shape": h.shape}
 
@@ -176,7 +201,7 @@ def backward(dout, cache: dict, *, weight_decay: float = 0.0, ops=None, hidden_g
     signal ``g`` of the loop invariant), for plots of how it shrinks or grows layer by layer.
     """
     check_scalar("weight_decay", weight_decay, low=0)
-    g = check_array("dout", dout, cache["out_shape"])
+    g = check_array("dout", dout, cache["out_shape"]).astype(cache["layers"][-1][2].dtype, copy=False)
     grads = {}
     for k in range(len(cache["layers"]), 0, -1):
         if hidden_grads is not None:
@@ -216,13 +241,17 @@ def predict(params: dict, x, activation="relu", *, output: str = "identity") -> 
 
 
 def accuracy(params: dict, x, y, activation="relu", *, output: str = "identity") -> float:
-    """Fraction of columns of ``x`` whose predicted class equals ``y``."""
-    return float(np.mean(predict(params, x, activation, output=output) == np.asarray(y)))
+    """Fraction of columns of ``x`` whose predicted class equals ``y`` (integer labels ``(B,)``)."""
+    from bpcore.functional import check_labels
+
+    pred = predict(params, x, activation, output=output)
+    n_classes = params[f"W{n_layers(params)}"].shape[0]
+    return float(np.mean(pred == check_labels(y, n_classes, pred.shape[0])))
 
 
 def layer_grad_norms(grads: dict) -> np.ndarray:
     """``[‖∇_{W_1} J‖_F, …, ‖∇_{W_l} J‖_F]``: the per-layer picture of vanishing/exploding gradients."""
-    l = n_layers({k: v for k, v in grads.items()})
+    l = n_layers(grads)
     return np.array([float(np.sqrt(np.sum(grads[f"W{k}"] ** 2))) for k in range(1, l + 1)])
 
 

@@ -15,23 +15,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_array, check_scalar
+from bpcore.validate import check_array, check_dict, check_rng, check_scalar
+
+
+def _norm_parts(grads: dict) -> tuple[float, float]:
+    """``(m, r)`` with ``‖g‖ = m · r``, without overflow or underflow in the squares.
+
+    Usually ``m = 1`` and ``r = sqrt(Σ_p ‖g_p‖²)`` directly. When that sum overflows (entries near 1e155 and
+    above: their squares exceed the float range) or underflows, ``m`` is the largest ``|entry|`` and
+    ``r = sqrt(Σ_p ‖g_p / m‖²)``; ``m`` is inf or NaN if an entry is.
+    """
+    check_dict("grads", grads, nonempty=True)
+    arrays = [check_array(f"grads['{k}']", g, finite=False) for k, g in grads.items()]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        total = sum(float(np.sum(np.square(g))) for g in arrays)
+        if np.isfinite(total) and (total > 1e-290 or total == 0.0):
+            return 1.0, float(np.sqrt(total))
+        m = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in arrays)
+    if m == 0.0 or not np.isfinite(m):
+        return m, 1.0
+    return m, float(np.sqrt(sum(float(np.sum(np.square(g / m))) for g in arrays)))
 
 
 def global_norm(grads: dict) -> float:
-    """``sqrt(Σ_p ‖g_p‖²)`` over every array in ``grads``."""
-    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
+    """``sqrt(Σ_p ‖g_p‖²)`` over every array in ``grads`` (NaN or inf if an entry is)."""
+    m, r = _norm_parts(grads)
+    with np.errstate(over="ignore"):
+        return float(m * r)
 
 
 def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     """Return ``(clipped, norm_before)``; ``clipped`` are new arrays scaled by ``min(1, max_norm/‖g‖)``."""
     check_scalar("max_norm", max_norm, low=0, low_open=True)
-    norm = global_norm(grads)
-    if not np.isfinite(norm):
-        raise ValueError(f"argument 'grads': global norm is {norm}; clipping cannot repair NaN/inf "
-                         "gradients (lower the learning rate or find the overflow)")
-    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
-    return {k: g * scale for k, g in grads.items()}, norm
+    m, r = _norm_parts(grads)
+    if not np.isfinite(m) or not np.isfinite(r):
+        raise ValueError(f"argument 'grads': global norm is {m * r} (an entry is NaN or inf); clipping cannot "
+                         "repair NaN/inf gradients (lower the learning rate or find the overflow)")
+    norm = m * r if np.isfinite(m * r) else np.inf
+    scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
+    return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> dict:
@@ -40,6 +62,8 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     ``grads`` must hold a finite array of the same shape for every key of ``params``.
     """
     check_scalar("lr", lr, low=0, low_open=True)
+    check_dict("params", params)
+    check_dict("grads", grads)
     missing = [k for k in params if k not in grads]
     if missing:
         raise ValueError(f"argument 'grads': missing key(s) {missing}; expected the keys of params {list(params)}")
@@ -57,7 +81,7 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator):
     """
     check_scalar("n", n, low=1, integer=True)
     check_scalar("batch_size", batch_size, low=1, integer=True)
-    order = rng.permutation(n)
+    order = check_rng(rng).permutation(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
 
@@ -119,8 +143,16 @@ def train(loss_and_grads, params: dict, X, y, *, lr: float, epochs: int, batch_s
     if np.shape(y)[-1] != n:
         raise ValueError(f"argument 'y': expected {n} examples along its last axis (like X {X.shape}), "
                          f"got shape {np.shape(y)}")
-    check_scalar("epochs", epochs, low=0, integer=True)
+    check_scalar("lr", lr, low=0, low_open=True)
+    check_scalar("epochs", epochs, low=1, integer=True)
+    check_scalar("batch_size", batch_size, low=1, integer=True)
+    check_rng(rng)
+    if clip is not None:
+        check_scalar("clip", clip, low=0, low_open=True)
     check_scalar("print_every", print_every, low=0, integer=True)
+    if not callable(loss_and_grads):
+        raise ValueError(f"argument 'loss_and_grads': expected a function (params, X, y) -> (loss, grads), "
+                         f"got {type(loss_and_grads).__name__}")
     history = {"batch_loss": [], "grad_norm": []}
     y = np.asarray(y)
     for epoch in range(1, epochs + 1):

@@ -27,18 +27,15 @@ Two levels, as in cs231n's ``rnn_layers.py``:
   feature-major copies ``(features, T·B)`` in scratch arrays reused between calls (:mod:`bpcore.workspace`).
   Both choices were measured with ``benchmarks/bench_rnn.py``.
 
-Backward modes (``mode=``), shared by both RNNs:
+Backward modes (``mode="full" | "truncated" | "randomized"`` with ``k``, ``pi``, ``rng``, ``xi``) are those of
+:mod:`bpcore.sequence`, shared with the LSTM; so are the output layer, the loss and how ``y``'s shape says
+whether there is a target at every step or at the last step only.
 
-* ``"full"``: exact BPTT.
-* ``"truncated"`` with ``k``: each loss ``E_t`` is backpropagated through its last ``k`` steps only,
-  ``t-k+1 … t``; the state ``h_{t-k}`` feeding that window is held constant (a stop-gradient). This is
-  the exact gradient of that truncated objective, a biased estimate of the full gradient. ``k >= T``
-  is the full gradient.
-* ``"randomized"`` with keep probability ``pi`` (Tallec & Ollivier 2017): independent
-  ``ξ_t ∈ {0, 1/π}`` with ``P(ξ_t = 0) = 1 - π``, ``E[ξ_t] = 1``, scale the edge ``h_{t-1} → h_t``;
-  the chain stops at the first ``ξ_t = 0`` and surviving long chains are up-weighted. Unbiased.
-
-Backward never accumulates into earlier results: every call returns freshly allocated gradients.
+The convention of every model in bpcore (README, "For contributors"): parameters first, then the inputs,
+initial states as keywords (``forward(params, x, h0=None)``); backward takes ``dout``, the gradient with
+respect to forward's output, and the cache, and returns a dict keyed by what each entry is the gradient
+of: the parameters, the inputs (``x``, ``h0``; ``x_t``, ``h_prev`` for a step) and the per-step totals
+``delta_h`` = ``δh_t``. It computes in the parameters' dtype and never accumulates into earlier results.
 """
 
 from __future__ import annotations
@@ -47,20 +44,28 @@ import numpy as np
 
 from bpcore import functional as F
 from bpcore import workspace
-from bpcore.validate import check_array, check_params, check_scalar
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.validate import (
+    check_array,
+    check_float_dtype,
+    check_nonempty,
+    check_params,
+    check_rng,
+    check_scalar,
+    params_dtype,
+)
 
-MODES = ("full", "truncated", "randomized")
 RECURRENT_KEYS = ("W_xh", "W_hh", "b_h")
-OUTPUT_KEYS = ("W_hz", "b_z")
+RECURRENT_SHAPES = {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)}
 LINEAR_KEYS = ("W_hx", "W_hh", "W_qh")
 
 
 # ---------------------------------------------------------------- parameters
 
-def init_params(n_x: int, n_h: int, n_z: int, rng: np.random.Generator, *, spectral_radius: float | None = None,
-                sigma_max: float | None = None, dtype=np.float64) -> dict:
-    """Parameters of the tanh RNN: ``W_xh (n_h, n_x)``, ``W_hh (n_h, n_h)``, ``b_h (n_h, 1)``,
-    ``W_hz (n_z, n_h)``, ``b_z (n_z, 1)``.
+def init_params(n_x: int, n_h: int, rng: np.random.Generator, *, n_z: int | None = None,
+                spectral_radius: float | None = None, sigma_max: float | None = None, dtype=np.float64) -> dict:
+    """Parameters of the tanh RNN: ``W_xh (n_h, n_x)``, ``W_hh (n_h, n_h)``, ``b_h (n_h, 1)``, and with
+    ``n_z`` the output layer ``W_hz (n_z, n_h)``, ``b_z (n_z, 1)`` (as ``bpcore.lstm.init_params``).
 
     Weights are Gaussian with variance ``1/fan_in``; biases zero. ``spectral_radius`` rescales ``W_hh`` so
     its largest ``|eigenvalue|`` is that value; ``sigma_max`` rescales it so its largest singular value is
@@ -68,9 +73,10 @@ def init_params(n_x: int, n_h: int, n_z: int, rng: np.random.Generator, *, spect
     """
     from bpcore.diagnostics import set_sigma_max, set_spectral_radius
 
-    for name, v in (("n_x", n_x), ("n_h", n_h), ("n_z", n_z)):
+    for name, v in (("n_x", n_x), ("n_h", n_h)) + ((("n_z", n_z),) if n_z is not None else ()):
         check_scalar(name, v, low=1, integer=True)
-    _check_rng(rng)
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     if spectral_radius is not None and sigma_max is not None:
         raise ValueError("give either 'spectral_radius' or 'sigma_max', not both")
     W_hh = rng.standard_normal((n_h, n_h)) / np.sqrt(n_h)
@@ -78,19 +84,21 @@ def init_params(n_x: int, n_h: int, n_z: int, rng: np.random.Generator, *, spect
         W_hh = set_spectral_radius(W_hh, spectral_radius)
     if sigma_max is not None:
         W_hh = set_sigma_max(W_hh, sigma_max)
-    params = {"W_xh": rng.standard_normal((n_h, n_x)) / np.sqrt(n_x), "W_hh": W_hh, "b_h": np.zeros((n_h, 1)),
-              "W_hz": rng.standard_normal((n_z, n_h)) / np.sqrt(n_h), "b_z": np.zeros((n_z, 1))}
+    params = {"W_xh": rng.standard_normal((n_h, n_x)) / np.sqrt(n_x), "W_hh": W_hh, "b_h": np.zeros((n_h, 1))}
+    if n_z is not None:
+        params |= {"W_hz": rng.standard_normal((n_z, n_h)) / np.sqrt(n_h), "b_z": np.zeros((n_z, 1))}
     return {k: v.astype(dtype) for k, v in params.items()}
 
 
-def init_linear_params(n_x: int, n_h: int, n_q: int, rng: np.random.Generator, *,
+def init_linear_params(n_x: int, n_h: int, rng: np.random.Generator, *, n_q: int,
                        spectral_radius: float | None = None, dtype=np.float64) -> dict:
     """Parameters of the linear RNN of seed 001: ``W_hx (n_h, n_x)``, ``W_hh (n_h, n_h)``, ``W_qh (n_q, n_h)``."""
     from bpcore.diagnostics import set_spectral_radius
 
     for name, v in (("n_x", n_x), ("n_h", n_h), ("n_q", n_q)):
         check_scalar(name, v, low=1, integer=True)
-    _check_rng(rng)
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     W_hh = rng.standard_normal((n_h, n_h)) / np.sqrt(n_h)
     if spectral_radius is not None:
         W_hh = set_spectral_radius(W_hh, spectral_radius)
@@ -101,30 +109,31 @@ def init_linear_params(n_x: int, n_h: int, n_q: int, rng: np.random.Generator, *
 
 # ---------------------------------------------------------------- one step, readable
 
-def step_forward(x_t, h_prev, params: dict):
+def step_forward(params: dict, x_t, h_prev):
     """One step of the recurrence: ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)``  (seed 000, RNN forward).
 
     Inputs
+        params           dict with W_xh (n_h, n_x), W_hh (n_h, n_h), b_h (n_h, 1)
         x_t    (n_x, B)  input at step t
         h_prev (n_h, B)  hidden state h_{t-1}
-        params           dict with W_xh (n_h, n_x), W_hh (n_h, n_h), b_h (n_h, 1)
     Returns
         h_t    (n_h, B)  new hidden state
         cache            what step_backward needs
     """
     dims = {}
-    x_t = check_array("x_t", x_t, ("n_x", "B"), dims)
-    h_prev = check_array("h_prev", h_prev, ("n_h", "B"), dims)
-    p = check_params(params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)}, dims)
+    p = check_params(params, RECURRENT_SHAPES, dims)
+    dt = params_dtype(p)
+    x_t = check_array("x_t", x_t, ("n_x", "B"), dims).astype(dt, copy=False)
+    h_prev = check_array("h_prev", h_prev, ("n_h", "B"), dims).astype(dt, copy=False)
     a_t = p["W_hh"] @ h_prev + p["W_xh"] @ x_t + p["b_h"]
     h_t = np.tanh(a_t)
     return h_t, (x_t, h_prev, h_t, p["W_xh"], p["W_hh"])
 
 
-def step_backward(dh_t, cache) -> dict:
+def step_backward(dout, cache) -> dict:
     """Backward of one step: from ``δh_t = ∂E/∂h_t`` to the step's gradients.
 
-    ``dh_t`` must be the TOTAL gradient reaching ``h_t``: the part from this step's own output plus the
+    ``dout = δh_t`` must be the TOTAL gradient reaching ``h_t``: the part from this step's own output plus the
     part carried back from step ``t+1``. Then, with ``tanh'(a) = 1 - tanh(a)²``::
 
         δa_t      = δh_t ⊙ (1 - h_t²)
@@ -132,139 +141,129 @@ def step_backward(dh_t, cache) -> dict:
         ∂E/∂h_{t-1} (through h_t) = W_hhᵀ δa_t          ∂E/∂x_t = W_xhᵀ δa_t
 
     Inputs
-        dh_t   (n_h, B)  upstream gradient ∂E/∂h_t
+        dout   (n_h, B)  upstream gradient δh_t = ∂E/∂h_t
         cache            from step_forward
     Returns
         dict with x_t (n_x, B), h_prev (n_h, B), W_xh (n_h, n_x), W_hh (n_h, n_h), b_h (n_h, 1)
     """
     x_t, h_prev, h_t, W_xh, W_hh = cache
-    dh_t = check_array("dh_t", dh_t, h_t.shape)
+    dh_t = check_array("dout", dout, h_t.shape).astype(h_t.dtype, copy=False)
     da_t = dh_t * (1.0 - h_t**2)
     return {"x_t": W_xh.T @ da_t, "h_prev": W_hh.T @ da_t, "W_xh": da_t @ x_t.T, "W_hh": da_t @ h_prev.T,
             "b_h": da_t.sum(axis=1, keepdims=True)}
 
 
-def output_forward(h_t, params: dict):
+def output_forward(params: dict, h_t):
     """Logits of one step, ``s_t = W_hz h_t + b_z``; ``z_t = softmax(s_t)`` is ``bpcore.functional.softmax``.
 
-    Inputs: h_t (n_h, B); params with W_hz (n_z, n_h), b_z (n_z, 1).  Returns s_t (n_z, B) and a cache.
+    Inputs: params with W_hz (n_z, n_h), b_z (n_z, 1); h_t (n_h, B).  Returns s_t (n_z, B) and a cache.
     """
     dims = {}
-    h_t = check_array("h_t", h_t, ("n_h", "B"), dims)
     p = check_params(params, {"W_hz": ("n_z", "n_h"), "b_z": ("n_z", 1)}, dims)
+    h_t = check_array("h_t", h_t, ("n_h", "B"), dims).astype(params_dtype(p), copy=False)
     return p["W_hz"] @ h_t + p["b_z"], (h_t, p["W_hz"])
 
 
-def output_backward(ds_t, cache) -> dict:
-    """Backward of the output layer: from ``δs_t = ∂E/∂s_t`` (for softmax + cross-entropy,
+def output_backward(dout, cache) -> dict:
+    """Backward of the output layer: from ``dout = δs_t = ∂E/∂s_t`` (for softmax + cross-entropy,
     ``softmax(s_t) - onehot(y_t)``, divided by B for the batch mean) to
     ``{"h_t": W_hzᵀ δs_t, "W_hz": δs_t h_tᵀ, "b_z": Σ_batch δs_t}``."""
     h_t, W_hz = cache
-    ds_t = check_array("ds_t", ds_t, (W_hz.shape[0], h_t.shape[1]))
+    ds_t = check_array("dout", dout, (W_hz.shape[0], h_t.shape[1])).astype(h_t.dtype, copy=False)
     return {"h_t": W_hz.T @ ds_t, "W_hz": ds_t @ h_t.T, "b_z": ds_t.sum(axis=1, keepdims=True)}
 
 
 # ---------------------------------------------------------------- whole sequences, fast
 
-def forward(x, h0, params: dict):
+def forward(params: dict, x, *, h0=None):
     """Run the recurrence over a whole sequence: ``h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)``, t = 1 … T.
 
     Inputs
+        params              dict with W_xh, W_hh, b_h (other keys are ignored)
         x      (T, n_x, B)  inputs x_1 … x_T
         h0     (n_h, B)     initial state h_0, or None for zeros
-        params              dict with W_xh, W_hh, b_h (other keys are ignored)
     Returns
         h      (T, n_h, B)  hidden states h_1 … h_T (``h[t-1]`` is ``h_t``)
         cache               what :func:`backward` needs
     """
-    x, h0, p = _check_sequence(x, h0, params, {"W_xh": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"), "b_h": ("n_h", 1)})
+    x, h0, p = _check_sequence(x, h0, params, RECURRENT_SHAPES)
     H = _run(x, h0, p["W_xh"], p["W_hh"], p["b_h"], np.tanh)
     return H[1:], {"x": x, "H": H, "h": H[1:], "W_xh": p["W_xh"], "W_hh": p["W_hh"], "kind": "tanh"}
 
 
-def backward(dh, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
+def backward(dout, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
              rng: np.random.Generator | None = None, xi=None) -> dict:
     """BPTT of the recurrence, given the gradient each hidden state receives directly from its own loss.
 
     Inputs
-        dh     (T, n_h, B)  ``∂E_t/∂h_t`` through step t's output only (zeros where a step has no loss);
+        dout   (T, n_h, B)  ``∂E_t/∂h_t`` through step t's output only (zeros where a step has no loss);
                             the part that arrives through ``h_{t+1}`` is added here, step by step
         cache               from :func:`forward`
         mode                "full", "truncated" (needs ``k >= 1``) or "randomized" (needs ``pi`` in (0, 1]
                             and ``rng``, or the draws ``xi`` (T,) themselves, see :func:`draw_xi`)
     Returns
         dict with W_xh, W_hh, b_h (keyed like the parameters), x (T, n_x, B), h0 (n_h, B), and
-        h (T, n_h, B): the total ``∂E/∂h_t`` at each step under the chosen mode (the per-step gradient
-        the diagnostics plot; for "truncated", the sum over the losses whose window reaches step t).
+        delta_h (T, n_h, B): the total ``δh_t = ∂E/∂h_t`` at each step under the chosen mode (the
+        per-step gradient the diagnostics plot; for "truncated", the sum over the losses whose window
+        reaches step t).
     """
     if not isinstance(cache, dict) or cache.get("kind") != "tanh":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.forward")
     H = cache["H"]
-    dh = check_array("dh", dh, cache["h"].shape)
+    dh = check_array("dout", dout, cache["h"].shape).astype(H.dtype, copy=False)
     da, dh_total, dh0 = _bptt(dh, H[1:], cache["W_hh"], mode, k, pi, rng, xi)
     A, G = _weight_grads(da, H, cache["x"], bias=True)
     n_h, n_x = cache["W_xh"].shape
     return {"W_xh": G[:, n_h:n_h + n_x], "W_hh": G[:, :n_h], "b_h": G[:, n_h + n_x:],
-            "x": _input_grad(da, A, cache["W_xh"]), "h0": dh0, "h": dh_total}
+            "x": _input_grad(da, A, cache["W_xh"]), "h0": dh0, "delta_h": dh_total}
 
 
-def loss_and_grads(params: dict, x, y, h0=None, *, mode: str = "full", k: int | None = None,
-                   pi: float | None = None, rng: np.random.Generator | None = None, xi=None,
-                   details: bool = False):
-    """Loss and gradients of the whole tanh RNN with softmax outputs and cross-entropy.
+def loss_and_grads(params: dict, x, y, *, h0=None, loss: str = "cross_entropy", mode: str = "full",
+                   k: int | None = None, pi: float | None = None, rng: np.random.Generator | None = None,
+                   xi=None, details: bool = False):
+    """Loss and gradients of the whole tanh RNN with its output layer ``s_t = W_hz h_t + b_z``.
 
-    ``E = Σ_t E_t`` with ``E_t`` the batch-mean cross-entropy of ``softmax(W_hz h_t + b_z)`` against ``y_t``.
+    ``E = Σ_t E_t`` with ``E_t = J(s_t, y_t)``, by default the batch-mean cross-entropy of ``softmax(s_t)``.
 
     Inputs
         params             W_xh, W_hh, b_h, W_hz, b_z (see :func:`init_params`)
         x     (T, n_x, B)  inputs
-        y     (T, B)       integer targets at every step, or (B,) a target at the last step only
+        y                  targets: (T, B) integer labels at every step, or (B,) at the last step only
+                           (``loss="squared_error"``: (T, n_z, B) or (n_z, B)); see :mod:`bpcore.sequence`
         h0    (n_h, B)     initial state, or None for zeros
         mode, k, pi, rng, xi   as in :func:`backward`
     Returns ``(loss, grads)``, as ``bpcore.optim.train`` expects (and like ``lstm.loss_and_grads``), or
     ``(loss, grads, info)`` with ``details=True``:
         loss   float
         grads  dict keyed exactly like ``params`` (ready for ``bpcore.optim.clip_by_global_norm``)
-        info   dict: ``h`` (T, n_h, B) hidden states, ``z`` (T, n_z, B) softmax outputs or (n_z, B) for a
-               last-step target, ``dh`` (T, n_h, B) total ``∂E/∂h_t``, ``dh0``, ``dx``
+        info   dict of values ``h`` (T, n_h, B), ``z`` (T, n_z, B) softmax outputs or (n_z, B) for a
+               last-step target, and of gradients ``delta_h`` (T, n_h, B) total ``∂E/∂h_t``, ``dh0``, ``dx``
     """
-    h, cache = forward(x, h0, params)
-    T, n_h, B = h.shape
-    p = check_params(params, {"W_hz": ("n_z", n_h), "b_z": ("n_z", 1)})
-    y = np.asarray(y)
-    if y.shape not in ((T, B), (B,)):
-        raise ValueError(f"argument 'y': expected shape (T, B) = {(T, B)} for a target at every step or "
-                         f"(B,) = {(B,)} for the last step only, got {y.shape}")
-    last_only = y.shape == (B,)
-    steps = h[-1:] if last_only else h                                     # the hidden states that have a loss
-    s = np.matmul(p["W_hz"], steps) + p["b_z"]                             # all logits in one matmul call
-    ys = y[None] if last_only else y
-    loss = sum(F.cross_entropy(s[t], ys[t]) for t in range(len(steps)))
-    ds = np.stack([F.softmax_cross_entropy_grad(s[t], ys[t]) for t in range(len(steps))])
-    dh = np.zeros_like(h)
-    dh[-len(steps):] = np.matmul(p["W_hz"].T, ds)
+    h, cache = forward(params, x, h0=h0)
+    out = check_output_params(params, h.shape[1], h.dtype)
+    E, dh, out_grads, s = output_loss(out, h, y, loss)
     g = backward(dh, cache, mode=mode, k=k, pi=pi, rng=rng, xi=xi)
-    grads = {"W_xh": g["W_xh"], "W_hh": g["W_hh"], "b_h": g["b_h"],
-             "W_hz": np.tensordot(ds, steps, axes=([0, 2], [0, 2])), "b_z": ds.sum(axis=(0, 2))[:, None]}
+    grads = {key: g[key] for key in RECURRENT_KEYS} | out_grads
+    grads = {key: grads[key] for key in params if key in grads}
     if not details:
-        return float(loss), grads
-    z = F.softmax(s[-1]) if last_only else F.softmax(s, axis=1)
-    return float(loss), grads, {"h": h, "z": z, "dh": g["h"], "dh0": g["h0"], "dx": g["x"]}
+        return E, grads
+    z = F.softmax(s, axis=s.ndim - 2) if loss == "cross_entropy" else s
+    return E, grads, {"h": h, "z": z, "delta_h": g["delta_h"], "dh0": g["h0"], "dx": g["x"]}
 
 
-def predict(params: dict, x, h0=None):
+def predict(params: dict, x, *, h0=None):
     """Softmax outputs ``z_t`` (T, n_z, B) of the tanh RNN for inputs ``x`` (T, n_x, B)."""
-    h, _ = forward(x, h0, params)
-    p = check_params(params, {"W_hz": ("n_z", h.shape[1]), "b_z": ("n_z", 1)})
-    return F.softmax(np.matmul(p["W_hz"], h) + p["b_z"], axis=1)
+    h, _ = forward(params, x, h0=h0)
+    out = check_output_params(params, h.shape[1], h.dtype)
+    return F.softmax(np.matmul(out["W_hz"], h) + out["b_z"], axis=1)
 
 
 # ---------------------------------------------------------------- the linear RNN of seed 001
 
-def linear_forward(x, h0, params: dict):
+def linear_forward(params: dict, x, *, h0=None):
     """Linear RNN: ``h_t = W_hx x_t + W_hh h_{t-1}``, ``o_t = W_qh h_t`` for t = 1 … T (seed 001).
 
-    Inputs: x (T, n_x, B); h0 (n_h, B) or None; params W_hx (n_h, n_x), W_hh (n_h, n_h), W_qh (n_q, n_h).
+    Inputs: params W_hx (n_h, n_x), W_hh (n_h, n_h), W_qh (n_q, n_h); x (T, n_x, B); h0 (n_h, B) or None.
     Returns o (T, n_q, B) and a cache; ``cache["h"]`` (T, n_h, B) holds the states ``h_1 … h_T``.
     """
     x, h0, p = _check_sequence(x, h0, params, {"W_hx": ("n_h", "n_x"), "W_hh": ("n_h", "n_h"),
@@ -274,64 +273,36 @@ def linear_forward(x, h0, params: dict):
                                          "W_qh": p["W_qh"], "kind": "linear"}
 
 
-def linear_backward(do, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
+def linear_backward(dout, cache, *, mode: str = "full", k: int | None = None, pi: float | None = None,
                     rng: np.random.Generator | None = None, xi=None) -> dict:
-    """BPTT of the linear RNN from ``do = ∂L/∂o_t`` (T, n_q, B).
+    """BPTT of the linear RNN from ``dout = ∂L/∂o_t`` (T, n_q, B).
 
     ``∂L/∂h_t = W_qhᵀ ∂L/∂o_t + W_hhᵀ ∂L/∂h_{t+1}``, which unrolls to
     ``∂L/∂h_t = Σ_{i=t}^{T} (W_hhᵀ)^{i-t} W_qhᵀ ∂L/∂o_i``; then ``∂L/∂W_qh = Σ_t ∂L/∂o_t h_tᵀ``,
     ``∂L/∂W_hx = Σ_t ∂L/∂h_t x_tᵀ``, ``∂L/∂W_hh = Σ_t ∂L/∂h_t h_{t-1}ᵀ``.
-    Returns W_hx, W_hh, W_qh, x (T, n_x, B), h0 (n_h, B) and h (T, n_h, B) = ``∂L/∂h_t``.
+    Returns W_hx, W_hh, W_qh, x (T, n_x, B), h0 (n_h, B) and delta_h (T, n_h, B) = ``∂L/∂h_t``.
     Modes as in :func:`backward`.
     """
     if not isinstance(cache, dict) or cache.get("kind") != "linear":
         raise ValueError("argument 'cache': expected the cache returned by bpcore.rnn.linear_forward")
     h, W_qh = cache["h"], cache["W_qh"]
-    do = check_array("do", do, (h.shape[0], W_qh.shape[0], h.shape[2]))
+    do = check_array("dout", dout, (h.shape[0], W_qh.shape[0], h.shape[2])).astype(h.dtype, copy=False)
     da, dh_total, dh0 = _bptt(np.matmul(W_qh.T, do), None, cache["W_hh"], mode, k, pi, rng, xi)
     A, G = _weight_grads(da, cache["H"], cache["x"], bias=False)
     n_h = h.shape[1]
     return {"W_hx": G[:, n_h:], "W_hh": G[:, :n_h], "W_qh": np.tensordot(do, h, axes=([0, 2], [0, 2])),
-            "x": _input_grad(da, A, cache["W_hx"]), "h0": dh0, "h": dh_total}
+            "x": _input_grad(da, A, cache["W_hx"]), "h0": dh0, "delta_h": dh_total}
 
 
 # ---------------------------------------------------------------- the BPTT recursion, all modes
 
-def draw_xi(T: int, pi: float, rng: np.random.Generator) -> np.ndarray:
-    """Randomized-truncation weights ``ξ_1 … ξ_T``: ``1/π`` with probability ``π``, else 0 (so ``E[ξ_t] = 1``).
-
-    ``xi[t-1]`` scales the edge ``h_{t-1} → h_t`` in the backward pass (``xi[0]`` the one into ``h_0``).
-    """
-    check_scalar("T", T, low=1, integer=True)
-    check_scalar("pi", pi, low=0, high=1, low_open=True)
-    _check_rng(rng)
-    return (rng.random(T) < pi) / pi
-
-
 def _bptt(g, h, W_hh, mode, k, pi, rng, xi):
     """Return ``(δa, δh, δh_0)`` for direct gradients ``g`` (T, n, B); ``h`` (T, n, B) the tanh states, or
-    None for the linear RNN (identity activation)."""
-    T = g.shape[0]
-    if mode not in MODES:
-        raise ValueError(f"argument 'mode': expected one of {MODES}, got {mode!r}")
+    None for the linear RNN (identity activation). Modes as in :func:`bpcore.sequence.truncation`."""
+    mode, setting = truncation(g.shape[0], mode, k, pi, rng, xi)
     if mode == "truncated":
-        if k is None:
-            raise ValueError("argument 'k': mode 'truncated' needs the truncation length k >= 1")
-        check_scalar("k", k, low=1, integer=True)
-        if k < T:
-            return _bptt_truncated(g, h, W_hh, k)
-        # k >= T: every window covers the whole past, so the objective is the full one
-    weights = None
-    if mode == "randomized":
-        if xi is None:
-            if pi is None or rng is None:
-                raise ValueError("mode 'randomized' needs 'pi' (keep probability in (0, 1]) and 'rng', or 'xi'")
-            weights = draw_xi(T, pi, rng)
-        else:
-            weights = check_array("xi", xi, (T,))
-            if np.any(weights < 0):
-                raise ValueError("argument 'xi': weights must be >= 0")
-    return _bptt_full(g, h, W_hh, weights)
+        return _bptt_truncated(g, h, W_hh, setting)
+    return _bptt_full(g, h, W_hh, setting)
 
 
 def _bptt_full(g, h, W_hh, xi=None):
@@ -425,19 +396,15 @@ def _input_grad(da, A, W_in):
 
 # ---------------------------------------------------------------- input checks
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"argument 'rng': expected a numpy.random.Generator (np.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
-
-
 def _check_sequence(x, h0, params, shapes):
+    """Parameters, then ``x`` (T >= 1, B >= 1) and ``h0``, both cast to the parameters' dtype."""
     dims = {}
     p = check_params(params, shapes, dims)
-    x = check_array("x", x, ("T", "n_x", "B"), dims)
-    if x.shape[0] < 1:
-        raise ValueError("argument 'x': the sequence is empty (T = 0)")
+    dt = params_dtype(p)
+    x = check_array("x", x, ("T", "n_x", "B"), dims).astype(dt, copy=False)
+    check_nonempty("x", x, 0, "time steps (T)")
+    check_nonempty("x", x, 2, "examples (the batch B)")
     if h0 is None:
-        h0 = np.zeros((dims["n_h"], x.shape[2]), dtype=x.dtype)
-    h0 = check_array("h0", h0, ("n_h", "B"), dims)
+        h0 = np.zeros((dims["n_h"], x.shape[2]), dtype=dt)
+    h0 = check_array("h0", h0, ("n_h", "B"), dims).astype(dt, copy=False)
     return x, h0, p

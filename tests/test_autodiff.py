@@ -18,7 +18,6 @@ from bpcore.autodiff import (
     check_jvp,
     hessian,
     jacobian_forward,
-    jacobian_product_norms,
     jacobian_reverse,
     jvp,
     lanczos_top,
@@ -27,6 +26,7 @@ from bpcore.autodiff import (
     rnn_gradient_cost,
     rnn_loss_graph,
     tanh_chain_graph,
+    tanh_chain_jacobian_norms,
     tanh_chain_weights,
     vjp,
 )
@@ -289,7 +289,7 @@ def test_jacobian_product_norms_match_the_engine_and_vanish_or_explode_with_gain
     depth, width = 6, 5
     Ws = tanh_chain_weights(depth, width, 1.3, rng)
     x = rng.standard_normal(width)
-    norms = jacobian_product_norms(Ws, x)
+    norms = tanh_chain_jacobian_norms(Ws, x)
     assert norms["forward"][-1] == pytest.approx(norms["reverse"][-1], rel=1e-12)  # both are ∂h_L/∂x
     for l in (1, 3, depth):  # ‖∂h_l/∂x‖ from the explicit products equals forward mode through the graph
         out, xn, _ = tanh_chain_graph(x[:, None], Ws[:l])
@@ -299,8 +299,8 @@ def test_jacobian_product_norms_match_the_engine_and_vanish_or_explode_with_gain
     h2 = Wn[1].value @ np.tanh(Wn[0].value @ x[:, None])  # ∂h_L/∂h_2 by reverse mode from h_L
     Q = jacobian_reverse(*tanh_chain_graph(np.tanh(h2), Ws[2:])[:2]).matrix
     assert norms["reverse"][depth - 3] == pytest.approx(np.linalg.norm(Q, 2), rel=1e-10)
-    small = jacobian_product_norms(tanh_chain_weights(40, 16, 0.5, rng), rng.standard_normal(16))
-    large = jacobian_product_norms(tanh_chain_weights(40, 16, 3.0, rng), rng.standard_normal(16))
+    small = tanh_chain_jacobian_norms(tanh_chain_weights(40, 16, 0.5, rng), rng.standard_normal(16))
+    large = tanh_chain_jacobian_norms(tanh_chain_weights(40, 16, 3.0, rng), rng.standard_normal(16))
     for way in ("forward", "reverse"):
         assert small[way][-1] < 1e-8 and large[way][-1] > 1e2, way  # saturating tanh slows the growth
 
@@ -315,7 +315,7 @@ def test_formula_helpers_validate():
     with pytest.raises(ValueError, match="gain"):
         tanh_chain_weights(3, 3, 0.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"Ws\[1\]"):
-        jacobian_product_norms([np.eye(3), np.eye(4)], np.ones(3))
+        tanh_chain_jacobian_norms([np.eye(3), np.eye(4)], np.ones(3))
     with pytest.raises(ValueError, match="W_hh"):
         rnn_loss_graph(np.eye(3)[:2], np.ones((2, 3, 1)), np.ones((3, 1)), np.ones((3, 1)))
     params = mlp.init_params([2, 3, 2], np.random.default_rng(0))
@@ -328,6 +328,6 @@ def test_formula_helpers_validate():
 def test_jacobian_product_norms_overflow_shows_as_inf_not_an_error():
     rng = np.random.default_rng(0)
     Ws = tanh_chain_weights(120, 4, 1e4, rng)  # at x = 0 every tanh' is 1: the product is W_L … W_1
-    norms = jacobian_product_norms(Ws, np.zeros(4))
+    norms = tanh_chain_jacobian_norms(Ws, np.zeros(4))
     assert np.isinf(norms["forward"][-1]) and np.isinf(norms["reverse"][-1])
     assert np.all(np.isfinite(norms["forward"][:10]))

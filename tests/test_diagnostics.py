@@ -25,16 +25,16 @@ def test_jacobian_products_equal_backpropagated_gradients(seed):
     """(∂h_T/∂h_k)ᵀ v is what BPTT delivers to h_k when the only loss is ⟨v, h_T⟩."""
     rng = np.random.default_rng(seed)
     T, n = 7, 4
-    p = rnn.init_params(3, n, 2, rng, spectral_radius=1.2)
-    h, cache = rnn.forward(rng.standard_normal((T, 3, 1)), rng.standard_normal((n, 1)), p)
+    p = rnn.init_params(3, n, rng, n_z=2, spectral_radius=1.2)
+    h, cache = rnn.forward(p, rng.standard_normal((T, 3, 1)), h0=rng.standard_normal((n, 1)))
     dh = np.zeros_like(h)
     dh[-1] = rng.standard_normal((n, 1))
     g = rnn.backward(dh, cache)
     P = D.jacobian_products(D.tanh_rnn_jacobians(h, p["W_hh"]))
     for lag in range(T):
-        np.testing.assert_allclose(g["h"][T - 1 - lag], P[lag].T @ dh[-1], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(g["delta_h"][T - 1 - lag], P[lag].T @ dh[-1], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(g["h0"], P[T].T @ dh[-1], rtol=1e-10, atol=1e-14)
-    lags, norms = D.norms_against_lag(g["h"])
+    lags, norms = D.norms_against_lag(g["delta_h"])
     np.testing.assert_array_equal(lags, np.arange(T))
     np.testing.assert_allclose(norms, [np.linalg.norm(P[lag].T @ dh[-1]) for lag in range(T)], rtol=1e-10)
 
@@ -44,8 +44,8 @@ def test_jacobian_products_equal_backpropagated_gradients(seed):
 def test_measured_norm_never_exceeds_the_pascanu_bound(seed, sigma):
     rng = np.random.default_rng(seed)
     T, n = 60, 8
-    p = rnn.init_params(4, n, 2, rng, sigma_max=sigma)
-    h, _ = rnn.forward(2 * rng.standard_normal((T, 4, 1)), None, p)
+    p = rnn.init_params(4, n, rng, n_z=2, sigma_max=sigma)
+    h, _ = rnn.forward(p, 2 * rng.standard_normal((T, 4, 1)))
     lags, norms = D.jacobian_product_norms(D.tanh_rnn_jacobians(h, p["W_hh"]))
     bound = D.pascanu_bound(p["W_hh"], lags)
     np.testing.assert_allclose(bound, sigma ** lags, rtol=1e-10)
@@ -56,9 +56,9 @@ def test_measured_norm_never_exceeds_the_pascanu_bound(seed, sigma):
 def test_large_sigma_is_not_sufficient_for_explosion():
     """σ_max > 1 is necessary, not sufficient: saturated tanh units still make the product vanish."""
     rng = np.random.default_rng(0)
-    p = rnn.init_params(4, 8, 2, rng, sigma_max=1.5)
+    p = rnn.init_params(4, 8, rng, n_z=2, sigma_max=1.5)
     p["b_h"][:] = 4.0                                           # saturate: tanh' ≈ 1e-3
-    h, _ = rnn.forward(rng.standard_normal((40, 4, 1)), None, p)
+    h, _ = rnn.forward(p, rng.standard_normal((40, 4, 1)))
     _, norms = D.jacobian_product_norms(D.tanh_rnn_jacobians(h, p["W_hh"]))
     assert norms[-1] < 1e-20
 

@@ -18,9 +18,9 @@ def random_problem(seed, *, linear=False, radius=None):
     rng = np.random.default_rng(seed)
     T, n_x, n_h, n_z, B = (int(rng.integers(lo, hi)) for lo, hi in ((2, 9), (1, 5), (1, 6), (2, 5), (1, 4)))
     if linear:
-        p = rnn.init_linear_params(n_x, n_h, n_z, rng, spectral_radius=radius or 0.9)
+        p = rnn.init_linear_params(n_x, n_h, rng, n_q=n_z, spectral_radius=radius or 0.9)
     else:
-        p = rnn.init_params(n_x, n_h, n_z, rng, spectral_radius=radius or 1.1)
+        p = rnn.init_params(n_x, n_h, rng, n_z=n_z, spectral_radius=radius or 1.1)
         p["b_h"] = 0.3 * rng.standard_normal(p["b_h"].shape)
         p["b_z"] = 0.3 * rng.standard_normal(p["b_z"].shape)
     x = rng.standard_normal((T, n_x, B))
@@ -41,9 +41,9 @@ def test_full_bptt_loss_gradients(seed, targets):
     rng, p, x, h0, y = random_problem(seed)
     if targets == "last step":
         y = y[-1]
-    loss, grads, info = rnn.loss_and_grads(p, x, y, h0, details=True)
+    loss, grads, info = rnn.loss_and_grads(p, x, y, h0=h0, details=True)
     assert set(grads) == set(p)
-    report = check_gradients(lambda q: rnn.loss_and_grads(q, x, y, h0)[0], p, grads, threshold=1e-8)
+    report = check_gradients(lambda q: rnn.loss_and_grads(q, x, y, h0=h0)[0], p, grads, threshold=1e-8)
     assert report.ok, f"full BPTT gradient is wrong:\n{report}"
 
 
@@ -51,7 +51,7 @@ def test_full_bptt_loss_gradients(seed, targets):
 def test_sequence_backward_is_the_vjp_including_inputs_and_h0(seed):
     rng, p, x, h0, _ = random_problem(seed)
     params = {**recurrent(p), "x": x, "h0": h0}
-    report = check_vjp(lambda q: rnn.forward(q["x"], q["h0"], q), rnn.backward, params, rng, threshold=1e-8)
+    report = check_vjp(lambda q: rnn.forward(q, q["x"], h0=q["h0"]), rnn.backward, params, rng, threshold=1e-8)
     assert report.ok, f"sequence backward is wrong:\n{report}"
 
 
@@ -59,7 +59,7 @@ def test_sequence_backward_is_the_vjp_including_inputs_and_h0(seed):
 def test_linear_rnn_full_bptt(seed):
     rng, p, x, h0, _ = random_problem(seed, linear=True)
     params = {**p, "x": x, "h0": h0}
-    report = check_vjp(lambda q: rnn.linear_forward(q["x"], q["h0"], q), rnn.linear_backward, params, rng,
+    report = check_vjp(lambda q: rnn.linear_forward(q, q["x"], h0=q["h0"]), rnn.linear_backward, params, rng,
                        threshold=1e-8)
     assert report.ok, f"linear RNN backward is wrong:\n{report}"
 
@@ -68,24 +68,24 @@ def test_linear_rnn_full_bptt(seed):
 def test_linear_rnn_dh_is_the_sum_of_powers_of_W_hh_transposed(seed):
     """∂L/∂h_t = Σ_{i=t}^{T} (W_hhᵀ)^{i-t} W_qhᵀ ∂L/∂o_i (seed 001, restored)."""
     rng, p, x, h0, _ = random_problem(seed, linear=True)
-    o, cache = rnn.linear_forward(x, h0, p)
+    o, cache = rnn.linear_forward(p, x, h0=h0)
     do = rng.standard_normal(o.shape)
     g = rnn.linear_backward(do, cache)
     T = x.shape[0]
     for t in range(T):
         closed = sum(np.linalg.matrix_power(p["W_hh"].T, i - t) @ p["W_qh"].T @ do[i] for i in range(t, T))
-        np.testing.assert_allclose(g["h"][t], closed, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g["delta_h"][t], closed, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_step_functions(seed):
     rng, p, x, h0, _ = random_problem(seed)
     params = {**recurrent(p), "x_t": x[0], "h_prev": h0}
-    report = check_vjp(lambda q: rnn.step_forward(q["x_t"], q["h_prev"], q), rnn.step_backward, params, rng)
+    report = check_vjp(lambda q: rnn.step_forward(q, q["x_t"], q["h_prev"]), rnn.step_backward, params, rng)
     assert report.ok, f"step_backward is wrong:\n{report}"
     h = np.tanh(rng.standard_normal(h0.shape))
     params = {"W_hz": p["W_hz"], "b_z": p["b_z"], "h_t": h}
-    report = check_vjp(lambda q: rnn.output_forward(q["h_t"], q), rnn.output_backward, params, rng)
+    report = check_vjp(lambda q: rnn.output_forward(q, q["h_t"]), rnn.output_backward, params, rng)
     assert report.ok, f"output_backward is wrong:\n{report}"
 
 
@@ -93,10 +93,10 @@ def test_step_functions(seed):
 def test_fast_sequence_equals_a_loop_of_readable_steps(seed):
     """The classic bug: each step must receive its own dh ADDED to the carried dh_next."""
     rng, p, x, h0, _ = random_problem(seed)
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     caches, hp = [], h0
     for t in range(x.shape[0]):
-        hp, c = rnn.step_forward(x[t], hp, p)
+        hp, c = rnn.step_forward(p, x[t], hp)
         np.testing.assert_allclose(hp, h[t], rtol=1e-13, atol=1e-15)
         caches.append(c)
     dh = rng.standard_normal(h.shape)
@@ -115,7 +115,7 @@ def test_fast_sequence_equals_a_loop_of_readable_steps(seed):
 
 def test_backward_does_not_accumulate_and_leaves_inputs_alone():
     rng, p, x, h0, y = random_problem(5)
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     dh_copy = dh.copy()
     first = rnn.backward(dh, cache)
@@ -123,8 +123,8 @@ def test_backward_does_not_accumulate_and_leaves_inputs_alone():
     for k in first:
         np.testing.assert_array_equal(first[k], second[k])
     np.testing.assert_array_equal(dh, dh_copy)
-    _, g1 = rnn.loss_and_grads(p, x, y, h0)
-    _, g2 = rnn.loss_and_grads(p, x, y, h0)
+    _, g1 = rnn.loss_and_grads(p, x, y, h0=h0)
+    _, g2 = rnn.loss_and_grads(p, x, y, h0=h0)
     for k in g1:
         np.testing.assert_array_equal(g1[k], g2[k])
 
@@ -132,21 +132,21 @@ def test_backward_does_not_accumulate_and_leaves_inputs_alone():
 def test_float32_is_accepted_and_kept():
     rng, p, x, h0, y = random_problem(6)
     p32 = {k: v.astype(np.float32) for k, v in p.items()}
-    h, cache = rnn.forward(x.astype(np.float32), h0.astype(np.float32), p32)
+    h, cache = rnn.forward(p32, x.astype(np.float32), h0=h0.astype(np.float32))
     assert h.dtype == np.float32
     g = rnn.backward(np.ones_like(h), cache)
     assert g["W_hh"].dtype == np.float32
-    h64, _ = rnn.forward(x, h0, p)
+    h64, _ = rnn.forward(p, x, h0=h0)
     np.testing.assert_allclose(h, h64, rtol=1e-4, atol=1e-5)
 
 
 def test_init_sets_the_spectrum():
     from bpcore.diagnostics import singular_values, spectral_radius
     rng = np.random.default_rng(0)
-    assert spectral_radius(rnn.init_params(3, 8, 2, rng, spectral_radius=1.3)["W_hh"]) == pytest.approx(1.3)
-    assert singular_values(rnn.init_params(3, 8, 2, rng, sigma_max=0.7)["W_hh"])[0] == pytest.approx(0.7)
+    assert spectral_radius(rnn.init_params(3, 8, rng, n_z=2, spectral_radius=1.3)["W_hh"]) == pytest.approx(1.3)
+    assert singular_values(rnn.init_params(3, 8, rng, n_z=2, sigma_max=0.7)["W_hh"])[0] == pytest.approx(0.7)
     with pytest.raises(ValueError, match="not both"):
-        rnn.init_params(3, 8, 2, rng, spectral_radius=1.0, sigma_max=1.0)
+        rnn.init_params(3, 8, rng, n_z=2, spectral_radius=1.0, sigma_max=1.0)
 
 
 # ---------------------------------------------------------------- truncated BPTT
@@ -164,7 +164,7 @@ def linear_step(x_t, h, p):
 def test_truncated_bptt_differentiates_the_stop_gradient_objective(seed, k):
     rng, p, x, h0, _ = random_problem(seed)
     T = x.shape[0]
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     g = rnn.backward(dh, cache, mode="truncated", k=k)
     params = {**recurrent(p), "x": x, "h0": h0}
@@ -181,7 +181,7 @@ def test_truncated_bptt_differentiates_the_stop_gradient_objective(seed, k):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_truncated_linear_rnn(seed):
     rng, p, x, h0, _ = random_problem(seed, linear=True)
-    o, cache = rnn.linear_forward(x, h0, p)
+    o, cache = rnn.linear_forward(p, x, h0=h0)
     do = rng.standard_normal(o.shape)
     k = 2
     g = rnn.linear_backward(do, cache, mode="truncated", k=k)
@@ -197,7 +197,7 @@ def test_truncated_linear_rnn(seed):
 def test_truncation_at_or_beyond_T_is_exactly_full(seed):
     rng, p, x, h0, y = random_problem(seed)
     T = x.shape[0]
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     full = rnn.backward(dh, cache)
     for k in (T, T + 3):
@@ -214,7 +214,7 @@ def test_truncation_at_or_beyond_T_is_exactly_full(seed):
 
 def test_truncation_k1_equals_cutting_every_edge():
     rng, p, x, h0, y = random_problem(7)
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     a = rnn.backward(dh, cache, mode="truncated", k=1)
     b = rnn.backward(dh, cache, mode="randomized", xi=np.zeros(x.shape[0]))
@@ -249,9 +249,9 @@ def estimator_z_scores(estimate, full, draws):
 def test_randomized_truncation_is_unbiased(seed, pi):
     rng = np.random.default_rng(100 + seed)
     T, n_x, n_h, B = 12, 2, 3, 1
-    p = rnn.init_params(n_x, n_h, 2, rng, spectral_radius=1.0)
+    p = rnn.init_params(n_x, n_h, rng, n_z=2, spectral_radius=1.0)
     x = rng.standard_normal((T, n_x, B))
-    h, cache = rnn.forward(x, None, p)
+    h, cache = rnn.forward(p, x)
     dh = rng.standard_normal(h.shape)
     full = rnn.backward(dh, cache)["W_hh"]
     draw_rng = np.random.default_rng(seed)
@@ -267,8 +267,8 @@ def test_the_unbiasedness_test_detects_a_biased_estimator():
     """The z-score test above has power: a truncated gradient plus noise of the same size fails it."""
     rng = np.random.default_rng(11)
     T = 12
-    p = rnn.init_params(2, 3, 2, rng, spectral_radius=1.0)
-    h, cache = rnn.forward(rng.standard_normal((T, 2, 1)), None, p)
+    p = rnn.init_params(2, 3, rng, n_z=2, spectral_radius=1.0)
+    h, cache = rnn.forward(p, rng.standard_normal((T, 2, 1)))
     dh = rng.standard_normal(h.shape)
     full = rnn.backward(dh, cache)["W_hh"]
     trunc = rnn.backward(dh, cache, mode="truncated", k=2)["W_hh"]
@@ -280,7 +280,7 @@ def test_the_unbiasedness_test_detects_a_biased_estimator():
 
 def test_randomized_with_pi_1_is_full_and_draws_are_reproducible():
     rng, p, x, h0, _ = random_problem(8)
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     full = rnn.backward(dh, cache)
     one = rnn.backward(dh, cache, mode="randomized", pi=1.0, rng=np.random.default_rng(0))
@@ -299,7 +299,7 @@ def test_randomized_estimator_matches_explicit_weights_per_path(seed):
     """Contribution of loss t through step j is weighted by ∏_{i=j+1}^{t} ξ_i."""
     rng, p, x, h0, _ = random_problem(seed)
     T = x.shape[0]
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = rng.standard_normal(h.shape)
     xi = rnn.draw_xi(T, 0.5, np.random.default_rng(seed))
     got = rnn.backward(dh, cache, mode="randomized", xi=xi)["W_hh"]
@@ -319,18 +319,18 @@ def test_randomized_estimator_matches_explicit_weights_per_path(seed):
 def test_bad_input_is_refused_with_clear_errors():
     rng, p, x, h0, y = random_problem(9)
     T, n_x, B = x.shape
-    h, cache = rnn.forward(x, h0, p)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = np.ones_like(h)
     with pytest.raises(ValueError, match=r"argument 'h0'.*'B'"):
-        rnn.forward(x, np.zeros((h0.shape[0], B + 1)), p)
+        rnn.forward(p, x, h0=np.zeros((h0.shape[0], B + 1)))
     with pytest.raises(ValueError, match=r"argument 'x'.*'n_x'"):
-        rnn.forward(np.zeros((T, n_x + 1, B)), h0, p)
+        rnn.forward(p, np.zeros((T, n_x + 1, B)), h0=h0)
     with pytest.raises(ValueError, match=r"argument 'x': expected shape \(T, n_x, B\)"):
-        rnn.forward(np.zeros((n_x, B)), h0, p)
-    with pytest.raises(ValueError, match=r"argument 'dh': expected shape"):
+        rnn.forward(p, np.zeros((n_x, B)), h0=h0)
+    with pytest.raises(ValueError, match=r"argument 'dout': expected shape"):
         rnn.backward(np.ones((T + 1,) + h.shape[1:]), cache)
-    with pytest.raises(ValueError, match=r"argument 'y': expected shape \(T, B\)"):
-        rnn.loss_and_grads(p, x, np.zeros((T + 1, B), int), h0)
+    with pytest.raises(ValueError, match=r"argument 'y': expected shape \(1,\) for a target at the last step"):
+        rnn.loss_and_grads(p, x, np.zeros((T + 1, B), int), h0=h0)
     with pytest.raises(ValueError, match=r"argument 'k': expected a value in \[1, inf\)"):
         rnn.backward(dh, cache, mode="truncated", k=0)
     with pytest.raises(ValueError, match=r"argument 'k'"):
@@ -361,16 +361,16 @@ def test_nan_is_refused():
     bad = x.copy()
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match=r"argument 'x': contains 1 NaN"):
-        rnn.forward(bad, h0, p)
+        rnn.forward(p, bad, h0=h0)
     with pytest.raises(ValueError, match=r"argument 'params\['W_hh'\]': contains"):
-        rnn.loss_and_grads({**p, "W_hh": p["W_hh"] * np.inf}, x, y, h0)
-    h, cache = rnn.forward(x, h0, p)
+        rnn.loss_and_grads({**p, "W_hh": p["W_hh"] * np.inf}, x, y, h0=h0)
+    h, cache = rnn.forward(p, x, h0=h0)
     dh = np.zeros_like(h)
     dh[-1, 0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"argument 'dh': contains"):
+    with pytest.raises(ValueError, match=r"argument 'dout': contains"):
         rnn.backward(dh, cache)
     with pytest.raises(ValueError, match=r"argument 'h0': contains"):
-        rnn.linear_forward(x, np.full_like(h0, np.nan), rnn.init_linear_params(x.shape[1], h0.shape[0], 2, rng))
-    with pytest.raises(ValueError, match=r"argument 'dh_t'"):
-        _, c = rnn.step_forward(x[0], h0, p)
+        rnn.linear_forward(rnn.init_linear_params(x.shape[1], h0.shape[0], rng, n_q=2), x, h0=np.full_like(h0, np.nan))
+    with pytest.raises(ValueError, match=r"argument 'dout'"):
+        _, c = rnn.step_forward(p, x[0], h0)
         rnn.step_backward(np.full_like(h0, np.nan), c)

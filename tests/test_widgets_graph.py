@@ -91,3 +91,37 @@ def test_expression_gradients_match_finite_differences():
     report = check_gradients(f, {"x": np.array(0.7), "y": np.array(1.3)},
                              {"x": r["grads"]["x"], "y": r["grads"]["y"]})
     assert report.ok, str(report)
+
+
+ADVERSARIAL = [
+    "1" + "0" * 309,                       # an integer literal beyond float range (OverflowError before)
+    "-" * 499 + "x",                       # 500 unary minuses (4.9 s to draw before)
+    "(" * 200 + "x" + ")" * 200,           # deep nesting
+    "+".join(["x*y"] * 60),                # many nodes within the length limit
+    "x" * 501,                             # beyond the length limit
+    "1e999 + x", "x ** 1e308", "exp(exp(exp(x)))", "log(x - x)", "x / (y - y)",
+    "10**309", "sum(" * 30 + "x" + ")" * 30,
+]
+
+
+@pytest.mark.parametrize("expression", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_expression_box_answers_adversarial_input_with_a_message_or_a_small_graph(expression):
+    r = compute_expression(expression, "x=0.5, y=2")     # no timing here (house rule): the limit is the node count
+    if r["error"] is None:
+        assert len(G.topological_order(r["out"])) <= 2 * G.MAX_NODES
+    else:
+        assert isinstance(r["error"], str) and 0 < len(r["error"]) < 300     # a short message, not a traceback
+
+
+def test_expression_node_limit_is_counted_before_building():
+    ok = "+".join(["x"] * ((G.MAX_NODES + 1) // 2))          # MAX_NODES names and additions, or one fewer
+    assert compute_expression(ok, "x=1")["error"] is None
+    too_many = "+".join(["x"] * (G.MAX_NODES // 2 + 2))
+    assert "too large" in compute_expression(too_many, "x=1")["error"]
+
+
+def test_values_box_has_a_length_limit():
+    r = compute_expression("x + 1", "x=1, " + "y=2, " * 200)
+    assert r["error"].startswith("values: too long")
+    r = compute_expression("x + 1", "x=" + "9" * 400)
+    assert r["error"] is None or r["error"].startswith("values:")

@@ -50,19 +50,19 @@ def test_results_survive_the_next_call(model):
         p = lstm.init_params(n_x, n_h, rng)
 
         def run(x, dh):
-            h, cache = lstm.forward(x, p)
+            h, cache = lstm.forward(p, x)
             return {"h": h, **lstm.backward(dh, cache)}
     elif model == "rnn":
-        p = rnn.init_params(n_x, n_h, 2, rng)
+        p = rnn.init_params(n_x, n_h, rng, n_z=2)
 
         def run(x, dh):
-            h, cache = rnn.forward(x, None, p)
+            h, cache = rnn.forward(p, x)
             return {"h_out": h, **rnn.backward(dh, cache)}
     else:
-        p = rnn.init_linear_params(n_x, n_h, n_h, rng)
+        p = rnn.init_linear_params(n_x, n_h, rng, n_q=n_h)
 
         def run(x, dh):
-            o, cache = rnn.linear_forward(x, None, p)
+            o, cache = rnn.linear_forward(p, x)
             return {"o": o, **rnn.linear_backward(dh, cache)}
     first = run(rng.standard_normal((T, n_x, B)), rng.standard_normal((T, n_h, B)))
     kept = _snapshot(first)

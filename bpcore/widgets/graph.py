@@ -16,9 +16,15 @@ from bpcore.diagrams.graph import draw_graph, fmt_value, legend_text
 from bpcore.validate import check_scalar
 from bpcore.widgets import Explorer
 
+MAX_VALUES_LENGTH = 500   # characters of the values box, like the expression's limit
+
 
 def parse_values(text: str) -> dict:
     """``"x=-2, y=5, z=-4"`` -> {"x": -2.0, "y": 5.0, "z": -4.0}; numbers only, clear errors otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"values: expected text such as x=-2, y=5, got {type(text).__name__}")
+    if len(text) > MAX_VALUES_LENGTH:
+        raise ValueError(f"values: too long ({len(text)} characters, at most {MAX_VALUES_LENGTH})")
     values = {}
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
         name, eq, number = part.partition("=")
@@ -35,12 +41,18 @@ def parse_values(text: str) -> dict:
 
 
 def compute_expression(expression: str, values: str) -> dict:
-    """{"out", "variables", "grads", "error"}: the graph of ``expression`` at ``values``, or the error text."""
+    """{"out", "variables", "grads", "error"}: the graph of ``expression`` at ``values``, or the error text.
+
+    Any input gets an answer quickly: :func:`bpcore.graph.parse` refuses expressions beyond its length and
+    node limits before building anything, and the values box has a length limit of its own.
+    """
     try:
         out, variables = G.parse(expression, parse_values(values))
         grads = G.backprop(out) if np.size(out.value) == 1 else None
     except ValueError as e:
         return {"out": None, "variables": {}, "grads": None, "error": str(e)}
+    except (ArithmeticError, RecursionError) as e:   # a message for the student, never a traceback
+        return {"out": None, "variables": {}, "grads": None, "error": f"expression: cannot be computed ({e})"}
     return {"out": out, "variables": variables, "grads": grads, "error": None}
 
 

@@ -34,7 +34,7 @@ def compute(forget_bias: float = 1.0, T: int = 60, *, n: int = 8, p: int = 32, b
     x = rng.standard_normal((T, n, batch))
     direction = rng.standard_normal((p, batch))
     params = lstm.init_params(n, p, rng, forget_bias=forget_bias)
-    h, cache = lstm.forward(x, params)
+    h, cache = lstm.forward(params, x)
     dh = np.zeros_like(h)
     dh[-1] = direction                                    # E_T = <direction, h_T>: a loss at the last step only
     g = lstm.backward(dh, cache)
@@ -43,11 +43,11 @@ def compute(forget_bias: float = 1.0, T: int = 60, *, n: int = 8, p: int = 32, b
     f = cache["gates"][:, :p]                              # (T, p, B) forget activations f_1 … f_T
     products = np.cumprod(f[::-1], axis=0)                 # Π over the last 1, 2, … steps
     forget_product = np.concatenate([[1.0], products.mean(axis=(1, 2))[:-1]])
-    r_params = rnn.init_params(n, p, 1, np.random.default_rng(seed + 1))
-    hr, rcache = rnn.forward(x, None, r_params)
+    r_params = rnn.init_params(n, p, np.random.default_rng(seed + 1), n_z=1)
+    hr, rcache = rnn.forward(r_params, x)
     dhr = np.zeros_like(hr)
     dhr[-1] = direction
-    _, norm_rnn = norms_against_lag(rnn.backward(dhr, rcache)["h"])
+    _, norm_rnn = norms_against_lag(rnn.backward(dhr, rcache)["delta_h"])
     return {"lags": lags, "lstm_C": norm_C, "lstm_h": norm_h, "rnn_h": norm_rnn, "forget_product": forget_product,
             "mean_f": float(f.mean()), "forget_bias": forget_bias, "T": T}
 

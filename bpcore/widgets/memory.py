@@ -32,13 +32,13 @@ def compute(lag: int = 20, *, results: dict | None = None, forget_bias: float = 
     rng = np.random.default_rng(seed)
     x, y = data.delayed_recall(batch, lag, rng, amplitude=amplitude)
     n, K = x.shape[1], x.shape[1] - 1
-    lstm_params = lstm.init_params(n, hidden, rng, forget_bias=forget_bias, n_out=K)
+    lstm_params = lstm.init_params(n, hidden, rng, forget_bias=forget_bias, n_z=K)
     _, _, info = lstm.loss_and_grads(lstm_params, x, y, details=True)
     lags, lstm_C = norms_against_lag(info["delta_C"])
     _, lstm_h = norms_against_lag(info["delta_h"])
-    rnn_params = rnn.init_params(n, hidden, K, rng)
+    rnn_params = rnn.init_params(n, hidden, rng, n_z=K)
     _, _, rinfo = rnn.loss_and_grads(rnn_params, x, y, details=True)
-    _, rnn_h = norms_against_lag(rinfo["dh"])
+    _, rnn_h = norms_against_lag(rinfo["delta_h"])
     with np.errstate(divide="ignore"):
         cue_ratio = float(lstm_C[-1] / rnn_h[-1]) if rnn_h[-1] > 0 else float("inf")
     return {"lags": lags, "rnn_h": rnn_h, "lstm_C": lstm_C, "lstm_h": lstm_h, "cue_ratio": cue_ratio, "lag": lag,

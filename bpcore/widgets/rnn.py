@@ -40,7 +40,7 @@ BASES = ("orthogonal", "gaussian")
 @lru_cache(maxsize=8)
 def _base_problem(n_h: int, n_x: int, T_max: int, seed: int, base: str):
     rng = np.random.default_rng(seed)
-    params = rnn.init_params(n_x, n_h, 2, rng, spectral_radius=1.0)
+    params = rnn.init_params(n_x, n_h, rng, n_z=2, spectral_radius=1.0)
     if base == "orthogonal":                    # every singular value equals the spectral radius
         params["W_hh"] = random_orthogonal(n_h, rng)
     x = rng.standard_normal((T_max, n_x, 1))
@@ -69,11 +69,11 @@ def compute_radius(rho: float = 1.0, T: int = 50, base: str = "orthogonal", *, n
         raise ValueError(f"argument 'base': expected one of {BASES}, got {base!r}")
     params, x, v = _base_problem(n_h, n_x, 1000, seed, base)
     p = dict(params, W_hh=set_spectral_radius(params["W_hh"], rho))
-    h, cache = rnn.forward(input_scale * x[:T], None, p)
+    h, cache = rnn.forward(p, input_scale * x[:T])
     dh = np.zeros_like(h)
     dh[-1] = v
     with np.errstate(over="ignore", invalid="ignore"):
-        lags, dE = norms_against_lag(rnn.backward(dh, cache)["h"])
+        lags, dE = norms_against_lag(rnn.backward(dh, cache)["delta_h"])
         _, jac = jacobian_product_norms(tanh_rnn_jacobians(h, p["W_hh"]))
     return {"lags": lags, "dE_dh": dE, "dhT_dhk": jac[:T], "bound": pascanu_bound(p["W_hh"], lags),
             "rho": spectral_radius(p["W_hh"]), "sigma_max": float(singular_values(p["W_hh"])[0]),
@@ -111,9 +111,9 @@ def strategy_problem(T: int = 40, n_h: int = 16, n_x: int = 4, rho: float = 1.0,
     """A fixed small tanh RNN with a loss at every step: ``(cache, dh, full)`` where ``full`` is the
     exact ``∂E/∂W_hh``. Cached: the explorer reuses it on every move."""
     rng = np.random.default_rng(seed)
-    params = rnn.init_params(n_x, n_h, 2, rng, spectral_radius=rho)
+    params = rnn.init_params(n_x, n_h, rng, n_z=2, spectral_radius=rho)
     x = rng.standard_normal((T, n_x, 1))
-    h, cache = rnn.forward(x, None, params)
+    h, cache = rnn.forward(params, x)
     dh = rng.standard_normal(h.shape)
     return cache, dh, rnn.backward(dh, cache)["W_hh"]
 
