@@ -266,3 +266,23 @@ def test_bad_inputs_raise_clear_errors():
         lstm.step_backward(np.zeros((3, 5)), np.zeros((3, 4)), step_cache)
     with pytest.raises(ValueError, match=r"'x'"):
         lstm.step_forward(x[0][:1], np.zeros((3, 5)), np.zeros((3, 5)), params)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_matches_float64_to_float32_precision(seed):
+    """The same problem in float32 and float64: outputs and every gradient agree to float32 round-off."""
+    B, T, n, p = 8, 30, 5, 16
+    rng = np.random.default_rng(seed)
+    p64 = lstm.init_params(n, p, rng)
+    x = rng.standard_normal((T, n, B))
+    dh = rng.standard_normal((T, p, B))
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    h64, c64 = lstm.forward(x, p64)
+    h32, c32 = lstm.forward(x.astype(np.float32), p32)
+    assert h32.dtype == np.float32
+    np.testing.assert_allclose(h32, h64, rtol=0, atol=1e-5)
+    g64, g32 = lstm.backward(dh, c64), lstm.backward(dh.astype(np.float32), c32)
+    for k in lstm.WEIGHTS + lstm.BIASES + ("x", "h0", "C0", "delta_h", "delta_C"):
+        assert g32[k].dtype == np.float32, k
+        scale = np.abs(g64[k]).max()
+        assert np.abs(g32[k] - g64[k]).max() <= 1e-5 * max(scale, 1.0) * np.sqrt(T), k

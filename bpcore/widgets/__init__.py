@@ -45,25 +45,31 @@ class Explorer(widgets.VBox):
     def settings(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
-    def update(self, change=None):
-        text = None
+    def render(self) -> tuple[bytes, str | None]:
+        """Compute and draw the current settings: ``(png, readout text)``; sets ``cost``. (What an update
+        costs the kernel, without the display; ``benchmarks/bench_explorers.py`` times it.)"""
         clock = [time.process_time()]
 
         def lap():
             clock.append(time.process_time())
             return 1000 * (clock[-1] - clock[-2])
 
+        result = self.compute(**self.settings())
+        self.cost = {"compute": lap()}
+        kept = [clear_keeping_ticks(ax) for ax in self.fig.axes]
+        text = self.draw(self.fig, result)
+        for ticks in kept:
+            ticks.reuse_if_unchanged()
+        self.cost["draw"] = lap()
+        png = self._layout.png()
+        self.cost["render"] = lap()
+        return png, text
+
+    def update(self, change=None):
+        text = None
         with self.out:  # an exception here is shown in the output as a traceback (in a kernel)
             clear_output(wait=True)
-            result = self.compute(**self.settings())
-            self.cost = {"compute": lap()}
-            kept = [clear_keeping_ticks(ax) for ax in self.fig.axes]
-            text = self.draw(self.fig, result)
-            for ticks in kept:
-                ticks.reuse_if_unchanged()
-            self.cost["draw"] = lap()
-            png = self._layout.png()
-            self.cost["render"] = lap()
+            png, text = self.render()
             display(Image(data=png))
         self.readout.value = f"<pre>{text}</pre>" if text else ""
 
