@@ -352,7 +352,7 @@ def backward(delta_h_out: np.ndarray, cache: dict, delta_C_last: np.ndarray | No
     The classic bug this avoids: at each step the gradient from the step's own output must be *added*
     to the one carried back from step t+1: ``δh_t = δh_out[t] + W_h^T δa_{t+1}``.
     """
-    C, gates, tanh_C, hs = cache["C"], cache["gates"], cache["tanh_C"], cache["hs"]
+    C, hs = cache["C"], cache["hs"]
     T, p, B = C.shape
     dims = {"T": T, "p": p, "B": B}
     delta_h_out = check_array("delta_h_out", delta_h_out, ("T", "p", "B"), dims)
