@@ -122,7 +122,28 @@ class FrozenLayout:
         fig.set_layout_engine("none")  # place the axes where the constrained layout put them
         for ax, position in zip(fig.axes, positions):
             ax._set_position(position)  # as layout engines do (set_position would take ax out of the layout)
+        pin_titles(fig)
         return figure_png(fig)
+
+
+def pin_titles(fig) -> None:
+    """Keep each title at its default place without matplotlib's search for a higher one, where none exists.
+
+    Before drawing a title, matplotlib measures the whole y axis (every tick label) to see whether an
+    offset text such as ``1e6`` above it, or tick labels on top, would collide with the title: a third of a
+    redraw. Where the x axis has nothing on top and the y axis shows no offset text (the offset that the
+    draw will show is computed here from the same tick locations), that search cannot move the title, so
+    it is skipped for this draw (``Axes.clear`` turns it back on).
+    """
+    for ax in fig.axes:
+        if (ax.xaxis.get_ticks_position() in ("top", "unknown") or ax.xaxis.get_label_position() == "top"
+                or ax.child_axes or len(ax._twinned_axes.get_siblings(ax)) > 1):
+            continue
+        formatter = ax.yaxis.get_major_formatter()
+        formatter.format_ticks(ax.yaxis.get_majorticklocs())   # what the draw's tick update will compute
+        if ax.yaxis.offsetText.get_visible() and formatter.get_offset():
+            continue
+        ax._autotitlepos = False
 
 
 def label_sizes(fig) -> tuple:
