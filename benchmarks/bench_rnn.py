@@ -73,9 +73,11 @@ def candidates(shape, dtype, *, naive: bool = True, torch=None) -> dict:
 
 
 def main():
+    import sys
+
     import run_all
 
-    run_all.main(["--models", "RNN", "--naive"])
+    run_all.main(["--models", "RNN", "--naive", *sys.argv[1:]])  # same options as run_all
 
 
 if __name__ == "__main__":
