@@ -1,7 +1,7 @@
 """LSTM forward+backward speed: bpcore.lstm's sequence functions, a naive per-step loop, and torch.nn.LSTM.
 
-    python benchmarks/bench_lstm.py            # float64 (bpcore's default) and float32
-    python benchmarks/bench_lstm.py --repeat 9
+    python benchmarks/bench_lstm.py           # float64 (bpcore's default) and float32
+    python -m benchmarks                      # this, bench_rnn and the matmul peak in one table
 
 For each shape (batch B, length T, inputs n, hidden p) it prints the best time of a full forward and
 backward pass over the sequence, the matmul GFLOP/s that time corresponds to, and ratios:
@@ -19,33 +19,35 @@ FLOP count (matmuls only, multiply-add = 2): forward ``2·4p(n+p)·B`` per step;
 
 from __future__ import annotations
 
-import argparse
+from timing import set_threads, torch_pass
 
-import numpy as np
-from timing import best_time, torch_pass
+THREADS = set_threads()
 
-from bpcore import lstm
+import numpy as np  # noqa: E402
 
-SHAPES = [(32, 100, 64, 128), (64, 200, 128, 256)]  # (batch, T, inputs, hidden)
+from bpcore import lstm  # noqa: E402
+
+SHAPES = [(32, 100, 64, 128), (64, 200, 128, 256)]  # (batch B, length T, inputs n, hidden p)
 
 
 def flops(B, T, n, p):
     return T * 3 * 2 * 4 * p * (n + p) * B
 
 
-def bpcore_pass(params, x, dh):
-    def run():
+def candidates(shape, dtype, *, naive: bool = True, torch=None) -> dict:
+    """``{"bpcore": run, "naive": run, "torch": run}`` for one shape and dtype (naive and torch optional)."""
+    B, T, n, p = shape
+    rng = np.random.default_rng(0)
+    params = lstm.init_params(n, p, rng, dtype=dtype)
+    x = rng.standard_normal((T, n, B)).astype(dtype)
+    dh = rng.standard_normal((T, p, B)).astype(dtype)
+
+    def fast():
         _, cache = lstm.forward(params, x)
-        lstm.backward(dh, cache)
-    return run
+        return lstm.backward(dh, cache)
 
-
-def naive_pass(params, x, dh):
-    T, _, B = x.shape
-    p = params["W_f"].shape[0]
-
-    def run():
-        h, C = np.zeros((p, B), x.dtype), np.zeros((p, B), x.dtype)
+    def slow():
+        h, C = np.zeros((p, B), dtype), np.zeros((p, B), dtype)
         caches = []
         for t in range(T):
             (h, C), c = lstm.step_forward(params, x[t], h, C)
@@ -56,50 +58,26 @@ def naive_pass(params, x, dh):
             g = lstm.step_backward((dh[t] + carry_h, carry_C), caches[t])
             carry_h, carry_C = g["h_prev"], g["C_prev"]
             total = g if total is None else {k: total[k] + g[k] for k in lstm.WEIGHTS + lstm.BIASES}
-    return run
+        return total
+
+    out = {"bpcore": fast}
+    if naive:
+        out["naive"] = slow
+    if torch is not None:
+        tdtype = torch.float64 if dtype == np.float64 else torch.float32
+        model = torch.nn.LSTM(n, p).to(tdtype)
+        xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))   # (T, B, n)
+        dht = torch.from_numpy(np.ascontiguousarray(dh.transpose(0, 2, 1)))
+        out["torch"] = torch_pass(model, xt, dht)
+    return out
 
 
-def torch_lstm(n, p, x, dh, dtype):
-    import torch
+def main():
+    import sys
 
-    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
-    model = torch.nn.LSTM(n, p).to(torch_dtype)
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))   # (T, B, n)
-    dht = torch.from_numpy(np.ascontiguousarray(dh.transpose(0, 2, 1)))
-    return torch_pass(model, xt, dht)
+    import run_all
 
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--dtypes", default="float64,float32")
-    args = parser.parse_args(argv)
-    try:
-        import torch
-        have_torch = True
-        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        have_torch = False
-        torch_note = "torch not installed: skipped"
-    print(f"numpy {np.__version__}; {torch_note}")
-    for dtype in (np.dtype(d).type for d in args.dtypes.split(",")):
-        for B, T, n, p in SHAPES:
-            rng = np.random.default_rng(0)
-            params = lstm.init_params(n, p, rng, dtype=dtype)
-            x = rng.standard_normal((T, n, B)).astype(dtype)
-            dh = rng.standard_normal((T, p, B)).astype(dtype)
-            gf = flops(B, T, n, p) / 1e9
-            fns = {"bpcore.lstm": bpcore_pass(params, x, dh), "naive per-step": naive_pass(params, x, dh)}
-            if have_torch:
-                fns["torch.nn.LSTM"] = torch_lstm(n, p, x, dh, dtype)
-            rows = {name: best_time(fn, args.repeat) for name, fn in fns.items()}
-            print(f"\n{np.dtype(dtype).name}  batch {B}, T {T}, inputs {n}, hidden {p}  ({gf:.2f} GFLOP a pass)")
-            for name, sec in rows.items():
-                print(f"  {name:<16} {sec * 1e3:9.1f} ms   {gf / sec:7.2f} GFLOP/s")
-            base = rows["bpcore.lstm"]
-            print(f"  naive / bpcore = {rows['naive per-step'] / base:.2f}x"
-                  + (f";  torch / bpcore = {rows['torch.nn.LSTM'] / base:.2f}x (>1: bpcore faster)"
-                     if have_torch else ""))
+    run_all.main(["--models", "LSTM", "--naive", *sys.argv[1:]])  # same options as run_all
 
 
 if __name__ == "__main__":

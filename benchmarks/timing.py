@@ -1,25 +1,53 @@
-"""What both benchmark scripts share: how a candidate is timed, and a torch recurrent layer as a candidate."""
+"""What the benchmark scripts share: how candidates are timed, torch as an optional candidate, the threads.
+
+    from timing import best_times, torch_pass
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
+THREADS_DEFAULT = "2"  # BLAS threads unless the environment says otherwise (set before numpy is imported)
 
-def best_time(fn, repeats: int = 7, pause: float = 1.0) -> float:
-    """Best of ``repeats`` back-to-back runs after a warm-up, in seconds: the minimum is the least disturbed.
 
-    Before the warm-up the benchmark idles for ``pause`` seconds: torch's OpenMP threads keep spinning for a
-    while after its last call, and a candidate timed during that time shares the CPU with them. Timing the
-    candidates call by call in turn did exactly that, and made bpcore look up to twice as fast as it is.
+def set_threads() -> int:
+    """BLAS/OpenMP threads for this run: the environment's ``OPENBLAS_NUM_THREADS``, else 2 (the CI machine's
+    cores). Call before numpy is imported; torch gets the same number (:func:`torch_module`)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, os.environ.get("OPENBLAS_NUM_THREADS", THREADS_DEFAULT))
+    return int(os.environ["OPENBLAS_NUM_THREADS"])
+
+
+def torch_module(threads: int):
+    """torch set to ``threads`` threads, or None when it is not installed (it is not a requirement)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+def best_times(candidates: dict, rounds: int = 3, runs: int = 3, pause: float = 0.5) -> dict:
+    """Best time in seconds of each candidate (a function of no arguments), over ``rounds`` × ``runs`` calls.
+
+    The candidates take turns by rounds (A's runs, B's runs, A's runs, …), so a change in the machine's load
+    during the measurement reaches all of them, and the minimum is each one's least disturbed run. Every
+    turn starts with ``pause`` seconds idle and one untimed call: torch's OpenMP threads (and OpenBLAS's)
+    keep spinning for a while after their last call, and a candidate timed call by call right after the
+    other shares the CPU with them (that made bpcore look up to twice as fast as it is).
     """
-    time.sleep(pause)
-    fn()  # warm-up: allocations, BLAS thread start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    best = {name: float("inf") for name in candidates}
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            time.sleep(pause)
+            fn()
+            for _ in range(runs):
+                start = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def torch_pass(layer, x, dh):

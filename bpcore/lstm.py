@@ -21,8 +21,11 @@ Two layers of code:
   into one ``4p``-row matrix (order f, i, o, c so the three sigmoids are one contiguous block). All input
   projections ``W_*x x_t`` are one matmul call before the time loop; inside the loop only the bias, the
   recurrent ``W_*h h_{t-1}`` and the elementwise gate algebra remain; after the backward loop all weight
-  gradients are one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the elementwise
-  cell code (``_cell_forward`` / ``_cell_backward``), so the fast path is the derivation, not a copy of it.
+  gradients are one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the cell's
+  forward code (``_cell_forward``). Backward, the step follows the derivation (``_cell_backward``); the
+  sequence uses the same equations factored: the derivation is linear in ``(δh_t, δC_t)``, so the factors
+  that multiply them (``_gate_slopes``) are formed for several steps per call and the loop keeps only the
+  products (``_slopes_backward``); a test checks that both give the same numbers.
   Memory layout, chosen by measurement (``benchmarks/bench_lstm.py``): per-step arrays are time-major
   ``(T, features, B)`` so every step works on contiguous blocks; the weight-gradient matmul wants the
   feature-major ``(features, T·B)`` layout, made by one copy into scratch arrays reused between calls
@@ -142,25 +145,26 @@ def _unstack(dW_h: np.ndarray, dW_x: np.ndarray, db: np.ndarray) -> dict:
 # the cell's elementwise algebra, shared by the step and the sequence functions
 
 
-def _cell_forward(a: np.ndarray, C_prev: np.ndarray, out=None):
+def _cell_forward(a: np.ndarray, C_prev: np.ndarray, out=None, *, halved: bool = False):
     """Gate activations from stacked pre-activations ``a`` (4p × B, order f, i, o, c), overwritten in place.
 
-    Returns ``(gates, C, tanh_C, h)``; ``gates`` is ``a`` holding ``[f; i; o; C̃]``. ``out`` may give three
-    (p × B) arrays to write ``C``, ``tanh_C`` and ``h`` into (the sequence loop's slots for step t).
-    σ is computed as ``(1 + tanh(a/2)) / 2``: exact, overflow-free for any ``a``, and one ufunc call
-    for all three sigmoid gates.
+    Returns ``(gates, C, tanh_C, h)``; ``gates`` is ``a`` holding ``[f; i; o; C̃]``. ``out`` may give four
+    (p × B) arrays to write ``C``, ``tanh_C``, ``h`` and a scratch product into (the sequence loop's slots).
+    σ is computed as ``σ(a) = (1 + tanh(a/2)) / 2``: exact, overflow-free for any ``a``. With ``halved`` the
+    sigmoid rows of ``a`` already hold ``a/2`` (the sequence path folds the ½ into its stacked weights), so
+    one ``tanh`` call covers all four gates.
     """
     p = C_prev.shape[0]
     sig = a[:3 * p]
+    if not halved:
+        sig *= 0.5
+    np.tanh(a, out=a)
     sig *= 0.5
-    np.tanh(sig, out=sig)
-    sig += 1.0
-    sig *= 0.5
-    np.tanh(a[3 * p:], out=a[3 * p:])
+    sig += 0.5
     f, i, o, C_tilde = a[:p], a[p:2 * p], a[2 * p:3 * p], a[3 * p:]
-    C, tanh_C, h = out if out is not None else (np.empty_like(C_prev), np.empty_like(C_prev), np.empty_like(C_prev))
+    C, tanh_C, h, scratch = out if out is not None else [np.empty_like(C_prev) for _ in range(4)]
     np.multiply(f, C_prev, out=C)                 # C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
-    C += i * C_tilde
+    C += np.multiply(i, C_tilde, out=scratch)
     np.tanh(C, out=tanh_C)
     np.multiply(o, tanh_C, out=h)                 # h_t = o_t ⊙ tanh(C_t)
     return a, C, tanh_C, h
@@ -192,6 +196,44 @@ def _cell_backward(delta_h, delta_C, gates, C_prev, tanh_C, out=None):
     delta_a[..., :3 * p, :] *= sig * (1.0 - sig)
     delta_C_tilde *= 1.0 - C_tilde * C_tilde
     return delta_a, delta_C_total, delta_C_prev
+
+
+def _gate_slopes(gates, C_prev, tanh_C, S, K):
+    """What :func:`_cell_backward` multiplies ``δh_t`` and ``δC_t`` by, for a block of steps at once.
+
+    ``_cell_backward`` is linear in ``(δh_t, δC_t)``: with ``σ' = σ(1-σ)`` and ``tanh' = 1 - tanh²``,
+    ``δf = δC_t ⊙ C_{t-1} σ'(f)``, ``δi = δC_t ⊙ C̃ σ'(i)``, ``δo = δh_t ⊙ tanh(C_t) σ'(o)``,
+    ``δC̃ = δC_t ⊙ i tanh'(C̃)`` and ``δC_t += δh_t ⊙ o tanh'(C_t)``. These factors do not depend on the
+    gradients, so the sequence backward forms them for several steps in one call per factor, writing
+    ``S`` (…, 4p, B: the four gate slopes, order f, i, o, c) and ``K`` (…, p, B: ``o ⊙ tanh'(C_t)``), and
+    keeps only the products with ``δh_t``, ``δC_t`` in its per-step loop (:func:`_slopes_backward`).
+    """
+    p = tanh_C.shape[-2]
+    sig, C_tilde = gates[..., :3 * p, :], gates[..., 3 * p:, :]
+    np.subtract(1.0, sig, out=S[..., :3 * p, :])
+    S[..., :3 * p, :] *= sig
+    S[..., :p, :] *= C_prev
+    S[..., p:2 * p, :] *= C_tilde
+    S[..., 2 * p:3 * p, :] *= tanh_C
+    slope_c = S[..., 3 * p:, :]
+    np.multiply(C_tilde, C_tilde, out=slope_c)
+    np.subtract(1.0, slope_c, out=slope_c)
+    slope_c *= gates[..., p:2 * p, :]
+    np.multiply(tanh_C, tanh_C, out=K)
+    np.subtract(1.0, K, out=K)
+    K *= gates[..., 2 * p:3 * p, :]
+
+
+def _slopes_backward(delta_h, delta_C, S, K, f, out):
+    """:func:`_cell_backward` given the slopes of :func:`_gate_slopes`: writes ``δa`` (4p × B) and
+    ``δC_t`` (total) into ``out = (δa, δC_t_total, δC_{t-1}, scratch)``."""
+    delta_a, delta_C_total, delta_C_prev, scratch = out
+    p = K.shape[-2]
+    np.add(delta_C, np.multiply(delta_h, K, out=scratch), out=delta_C_total)    # δC_t += δh_t ⊙ o tanh'(C_t)
+    np.multiply(delta_C_total, S[:2 * p].reshape(2, p, -1), out=delta_a[:2 * p].reshape(2, p, -1))  # δf, δi
+    np.multiply(delta_h, S[2 * p:3 * p], out=delta_a[2 * p:3 * p])               # δo
+    np.multiply(delta_C_total, S[3 * p:], out=delta_a[3 * p:])                   # δC̃
+    np.multiply(delta_C_total, f, out=delta_C_prev)                             # δC_{t-1} = δC_t ⊙ f_t
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -277,25 +319,33 @@ def forward(params: dict, x: np.ndarray, *, h0: np.ndarray | None = None, C0: np
     h0 = np.zeros((p, B), dt) if h0 is None else check_array("h0", h0, ("p", "B"), dims).astype(dt, copy=False)
     C0 = np.zeros((p, B), dt) if C0 is None else check_array("C0", C0, ("p", "B"), dims).astype(dt, copy=False)
     W_h, W_x, b = stack_gates(P)
-    # Every per-step array is time-major (T, …, B), so a step's slice is one contiguous block and the gate
-    # algebra runs on contiguous memory (strided slices of a feature-major array cost several times more).
-    # Every input projection W_*x x_t is done by ONE matmul call before the loop, written straight into the
-    # gate buffer; the loop adds b_* and the recurrent part W_*h h_{t-1}.
-    gates = np.matmul(W_x, x)                                                 # (4p × n) @ (T, n, B) → (T, 4p, B)
+    # The ½ of σ(a) = (1 + tanh(a/2))/2 is folded into the sigmoid rows of the weights the loop uses (an exact
+    # power of two), so one tanh call a step covers all four gates. Every per-step array is time-major
+    # (T, …, B): a step's slice is one contiguous block, on which numpy's elementwise calls run several
+    # times faster than on strided slices. Every input projection W_*x x_t + b_* is ONE matmul call before
+    # the loop (a row of ones carries the bias), written straight into the gate buffer; the loop adds the
+    # recurrent part W_*h h_{t-1}.
+    half = np.ones((4 * p, 1), dt)
+    half[:3 * p] = 0.5
+    x1 = workspace.empty("lstm.x1", (T, n + 1, B), dt)                       # [x_t; 1], scratch
+    x1[:, :n] = x
+    x1[:, n] = 1.0
+    gates = np.matmul(np.concatenate([W_x, b], axis=1) * half, x1)          # (T, 4p, B)
+    W_h_half = W_h * half
     hs = np.empty((T + 1, p, B), dt)                                          # hs[t] = h_t, hs[0] = h_0
     hs[0] = h0
-    C = np.empty((T, p, B), dt)
+    Cs = np.empty((T + 1, p, B), dt)                                          # Cs[t] = C_t, Cs[0] = C_0
+    Cs[0] = C0
     tanh_C = np.empty((T, p, B), dt)
     recurrent = np.empty((4 * p, B), dt)
-    C_t = C0
+    scratch = np.empty((p, B), dt)
     for t in range(T):
-        np.matmul(W_h, hs[t], out=recurrent)
-        recurrent += b                                                        # in cache: one pass over gates[t]
+        np.matmul(W_h_half, hs[t], out=recurrent)
         a = gates[t]
         a += recurrent
-        _, C_t, _, _ = _cell_forward(a, C_t, out=(C[t], tanh_C[t], hs[t + 1]))
-    h = hs[1:]
-    cache = {"x": x, "h0": h0, "C0": C0, "hs": hs, "h": h, "C": C, "tanh_C": tanh_C, "gates": gates,
+        _cell_forward(a, Cs[t], out=(Cs[t + 1], tanh_C[t], hs[t + 1], scratch), halved=True)
+    h, C = hs[1:], Cs[1:]
+    cache = {"x": x, "h0": h0, "C0": C0, "hs": hs, "h": h, "Cs": Cs, "C": C, "tanh_C": tanh_C, "gates": gates,
              "W_h": W_h, "W_x": W_x}
     return h, cache
 
@@ -321,7 +371,7 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
     The classic bug this avoids: at each step the gradient from the step's own output must be *added*
     to the one carried back from step t+1: ``δh_t = δh_out[t] + W_h^T δa_{t+1}``.
     """
-    C, gates, tanh_C, hs = cache["C"], cache["gates"], cache["tanh_C"], cache["hs"]
+    C, hs = cache["C"], cache["hs"]
     T, p, B = C.shape
     dims = {"T": T, "p": p, "B": B}
     delta_h_out = check_array("dout", dout, ("T", "p", "B"), dims).astype(C.dtype, copy=False)
@@ -334,19 +384,8 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
     if mode == "truncated":
         delta_a, delta_h, delta_C, carry_h, carry_C = _backward_truncated(delta_h_out, carry_C, cache, W_hT, setting)
     else:
-        delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)  # time-major, like the forward cache
-        delta_h = np.empty((T, p, B), dt)
-        delta_C = np.empty((T, p, B), dt)
-        carry_h = np.zeros((p, B), dt)
-        for t in range(T - 1, -1, -1):
-            np.add(delta_h_out[t], carry_h, out=delta_h[t])    # ADD the output's gradient to the carried one
-            C_prev = C[t - 1] if t > 0 else cache["C0"]
-            _, _, carry_C = _cell_backward(delta_h[t], carry_C, gates[t], C_prev, tanh_C[t],
-                                           out=(delta_a[t], delta_C[t]))
-            carry_h = W_hT @ delta_a[t]                        # step 4, recurrent block only
-            if mode == "randomized":                           # ξ_t = 0 cuts both paths into step t-1
-                carry_h *= setting[t]
-                carry_C *= setting[t]                          # a fresh array from _cell_backward
+        xi = setting if mode == "randomized" else None
+        delta_a, delta_h, delta_C, carry_h, carry_C = _backward_full(delta_h_out, carry_C, cache, W_hT, xi)
     # Step 3 and step 4 (input block), each ONE matmul over all T·B columns. That needs the columns of δa and
     # of [h_{t-1}; x_t] side by side, i.e. feature-major (features, T, B): one copy each, cheaper than
     # running the loop above on strided feature-major slices.
@@ -360,6 +399,43 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
     grads["delta_h"] = delta_h
     grads["delta_C"] = delta_C
     return grads
+
+
+SLOPE_BLOCK = 8  # steps whose gate slopes are formed per call: ~1 MB of float64 scratch at p = 256, B = 64
+
+
+def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):
+    """Full BPTT, step T down to 1. Returns δa (T, 4p, B), δh, δC (T, p, B), δh_0, δC_0.
+
+    With the draws ``xi`` (randomized truncation), ξ_t scales both carries into step t-1 after step t.
+
+    The gate slopes of :func:`_gate_slopes` are formed for ``SLOPE_BLOCK`` steps at a time (in cache, few
+    calls), so each step only adds its own δh, scales the slopes by δh_t and δC_t, and runs ``W_h^T δa_t``.
+    """
+    Cs, gates, tanh_C = cache["Cs"], cache["gates"], cache["tanh_C"]
+    T, p, B = tanh_C.shape
+    dt = tanh_C.dtype
+    delta_a = workspace.empty("lstm.delta_a", (T, 4 * p, B), dt)   # time-major, like the forward cache
+    delta_h = np.empty((T, p, B), dt)
+    delta_C = np.empty((T, p, B), dt)
+    carry_h = np.zeros((p, B), dt)
+    carry_C = np.array(carry_C, dtype=dt)
+    S = workspace.empty("lstm.slopes", (SLOPE_BLOCK, 4 * p, B), dt)
+    K = workspace.empty("lstm.slope_C", (SLOPE_BLOCK, p, B), dt)
+    scratch = np.empty((p, B), dt)
+    for end in range(T, 0, -SLOPE_BLOCK):
+        start = max(0, end - SLOPE_BLOCK)
+        m = end - start
+        _gate_slopes(gates[start:end], Cs[start:end], tanh_C[start:end], S[:m], K[:m])
+        for t in range(end - 1, start - 1, -1):
+            np.add(delta_h_out[t], carry_h, out=delta_h[t])    # ADD the output's gradient to the carried one
+            _slopes_backward(delta_h[t], carry_C, S[t - start], K[t - start], gates[t, :p],
+                             out=(delta_a[t], delta_C[t], carry_C, scratch))
+            np.matmul(W_hT, delta_a[t], out=carry_h)           # step 4, recurrent block only
+            if xi is not None:                                 # ξ_t = 0 cuts both paths into step t-1
+                carry_h *= xi[t]
+                carry_C *= xi[t]
+    return delta_a, delta_h, delta_C, carry_h, carry_C
 
 
 def _backward_truncated(delta_h_out, delta_C_last, cache, W_hT, k):

@@ -320,3 +320,23 @@ def test_randomized_truncation_is_unbiased():
     assert np.max(z) < 5, f"randomized LSTM truncation looks biased (max z-score {np.max(z):.1f})"
     biased = lstm.backward(dh, cache, mode="truncated", k=2)["W_f"]
     assert not np.allclose(biased, full)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_matches_float64_to_float32_precision(seed):
+    """The same problem in float32 and float64: outputs and every gradient agree to float32 round-off."""
+    B, T, n, p = 8, 30, 5, 16
+    rng = np.random.default_rng(seed)
+    p64 = lstm.init_params(n, p, rng)
+    x = rng.standard_normal((T, n, B))
+    dh = rng.standard_normal((T, p, B))
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    h64, c64 = lstm.forward(p64, x)
+    h32, c32 = lstm.forward(p32, x.astype(np.float32))
+    assert h32.dtype == np.float32
+    np.testing.assert_allclose(h32, h64, rtol=0, atol=1e-5)
+    g64, g32 = lstm.backward(dh, c64), lstm.backward(dh.astype(np.float32), c32)
+    for k in lstm.WEIGHTS + lstm.BIASES + ("x", "h0", "C0", "delta_h", "delta_C"):
+        assert g32[k].dtype == np.float32, k
+        scale = np.abs(g64[k]).max()
+        assert np.abs(g32[k] - g64[k]).max() <= 1e-5 * max(scale, 1.0) * np.sqrt(T), k

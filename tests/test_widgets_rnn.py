@@ -77,3 +77,11 @@ def test_explorers_build():
     ex2 = W.explorer_strategies()
     ex2.controls["k"].value = 2
     assert rnn.MODES == ("full", "truncated", "randomized")
+
+
+def test_randomized_samples_equal_rnn_backward_draw_by_draw():
+    cache, dh, _ = W.strategy_problem(40)
+    rng = np.random.default_rng(3)
+    xis = [rnn.draw_xi(40, 0.6, rng) for _ in range(7)]
+    expected = np.stack([rnn.backward(dh, cache, mode="randomized", xi=xi)["W_hh"] for xi in xis])
+    np.testing.assert_allclose(W.randomized_samples(cache, dh, xis), expected, rtol=1e-12, atol=1e-14)

@@ -146,11 +146,28 @@ def compute_strategies(k: int = 5, pi: float = 0.7, *, draws: int = 200, T: int 
     trunc = rnn.backward(dh, cache, mode="truncated", k=k)["W_hh"]
     rng = np.random.default_rng(seed + 1)
     xis = [rnn.draw_xi(T, pi, rng) for _ in range(draws)]
-    samples = np.stack([rnn.backward(dh, cache, mode="randomized", xi=xi)["W_hh"] for xi in xis])
+    samples = randomized_samples(cache, dh, xis)
     lengths = [_chain_length(xi) for xi in xis]
     return {"full": full, "truncated": trunc, "randomized": samples[0], "randomized_mean": samples.mean(axis=0),
             "errors": {"truncated": estimator_errors(trunc[None], full), "randomized": estimator_errors(samples, full)},
             "mean_length": float(np.mean(lengths)), "k": k, "pi": pi, "T": T, "draws": draws}
+
+
+def randomized_samples(cache, dh, xis) -> np.ndarray:
+    """``∂E/∂W_hh`` by randomized truncation for each draw ``ξ`` in ``xis`` (N of length T): (N, n_h, n_h).
+
+    The draws are independent backward chains over the same forward pass (batch 1), so they run side by
+    side as the N columns of one backward pass, rnn's BPTT recursion scaling each column's carry by that
+    draw's own ``ξ_t``; a draw's gradient is then ``Σ_t δa_t h_{t-1}ᵀ`` of its column. The same numbers as
+    ``rnn.backward(dh, cache, mode="randomized", xi=ξ)["W_hh"]`` draw by draw, in one pass instead of N.
+    """
+    H = cache["H"]                                                   # (T+1, n_h, 1): h_0 … h_T
+    if H.shape[2] != 1:
+        raise ValueError(f"argument 'cache': expected a forward pass of batch 1, got batch {H.shape[2]}")
+    xis = np.asarray(xis, dtype=float)
+    n = len(xis)
+    da, _, _ = rnn._bptt_full(np.repeat(dh, n, axis=2), np.repeat(H[1:], n, axis=2), cache["W_hh"], xis.T)
+    return np.einsum("tis,tj->sij", da, H[:-1, :, 0])
 
 
 def _chain_length(xi) -> int:
