@@ -92,13 +92,14 @@ def argv(home: Path, limits: Limits, uid: int | None) -> list[str]:
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
             system.append(top)
+    # the private /tmp first: later binds override earlier ones, so a venv, the course or the submission's
+    # folder that lives under /tmp (a CI checkout in /tmp/...) is bound on top of it, not hidden by it
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
     pydirs = _python_dirs()
     for d in pydirs:
         args += ["--ro-bind", d, d]
     pkg = str(PACKAGE)
-    args += ["--ro-bind", pkg, pkg, "--tmpfs", str(PACKAGE / "assignments")]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp",
-             "--bind", str(home), str(home)]
+    args += ["--ro-bind", pkg, pkg, "--tmpfs", str(PACKAGE / "assignments"), "--bind", str(home), str(home)]
     for d in _parents_to_open([*pydirs, pkg, str(home)], system + pydirs + [pkg, str(home)]):
         args += ["--chmod", "0755", d]
     common = ["--die-with-parent", "--new-session", "--unsetenv", "JPY_PARENT_PID", "--chdir", str(home)]
