@@ -204,8 +204,10 @@ def test_each_attack_scores_zero_and_is_flagged(attacked, name):
 def test_a_sandbox_that_floods_hangs_or_dies_says_why(attacked):
     flood = attacked["reports"]["attack_output_flood"]
     # the grader stops reading at its output cap; a kernel that floods faster than that can first exhaust
-    # its own memory limit with queued output and die: either way it is stopped, and says so
-    assert {"output-flood", "killed-after-timeout", "kernel-died"} & set(flood["sandbox"]["events"]), _explain(flood)
+    # its own memory limit with queued output (a MemoryError, or it dies): whichever comes first, it is
+    # stopped, and says so
+    assert {"output-flood", "killed-after-timeout", "kernel-died", "memory-limit"} & set(flood["sandbox"]["events"]), (
+        _explain(flood))
     assert flood["suspected_tampering"], _explain(flood)
     assert all("not graded" in e["feedback"] for e in flood["exercises"]), _explain(flood)
     hang = attacked["reports"]["attack_hangs_ignoring_interrupts"]
