@@ -208,8 +208,11 @@ def test_a_sandbox_that_floods_hangs_or_dies_says_why(attacked):
     # stopped, and says so
     assert {"output-flood", "killed-after-timeout", "kernel-died", "memory-limit"} & set(flood["sandbox"]["events"]), (
         _explain(flood))
-    assert flood["suspected_tampering"], _explain(flood)
-    assert all("not graded" in e["feedback"] for e in flood["exercises"]), _explain(flood)
+    assert flood["suspected_tampering"] and flood["score"] == 0, _explain(flood)
+    if "memory-limit" in flood["sandbox"]["events"]:  # the flooding cell died of a MemoryError, the rest went on
+        assert any("MemoryError" in x["error"] for x in flood["notebook_errors"]), _explain(flood)
+    else:
+        assert all("not graded" in e["feedback"] for e in flood["exercises"]), _explain(flood)
     hang = attacked["reports"]["attack_hangs_ignoring_interrupts"]
     e = {x["id"]: x for x in hang["exercises"]}
     assert e["98.1"]["status"] == "timeout" and "shut down" in hang["error"], _explain(hang)
@@ -255,3 +258,40 @@ def test_calling_bpcores_version_passes_but_is_flagged(lesson06):
     assert r["score"] == r["max_score"], _explain(r)
     assert [f["kind"] for f in r["flags"]] == ["calls-bpcore"], _explain(r)
     assert "6.1" in r["flags"][0]["detail"] and "step_backward" in r["flags"][0]["detail"]
+
+
+# --- a kernel that dies before its first reply (no submission code has run): retried once, then says why -------
+
+def _honest98(tmp_path):
+    lesson = lesson98.write(tmp_path / "notebooks")
+    sub = tmp_path / "honest.ipynb"
+    nbformat.write(submission(lesson, {}), sub)
+    return lesson, sub
+
+
+def test_a_kernel_that_cannot_start_is_tried_twice_and_the_report_says_why(tmp_path):
+    from bpcore.assignments.grade import grade
+    from bpcore.assignments.sandbox import Limits
+
+    _need_sandbox()
+    lesson, sub = _honest98(tmp_path)
+    r = grade(sub, lesson.parent, limits=Limits(memory=60 << 20), total=120)  # too little memory to import
+    assert r["score"] == 0 and "did not start, twice" in r["error"] and "MemoryError" in r["error"], _explain(r)
+    assert all("not graded" in e["feedback"] for e in r["exercises"]), _explain(r)
+
+
+def test_a_kernel_that_dies_once_at_start_is_started_again_and_grades_in_full(tmp_path, monkeypatch):
+    from bpcore.assignments import grade as g
+    from bpcore.assignments.sandbox import Limits
+
+    _need_sandbox()
+    lesson, sub = _honest98(tmp_path)
+    real, calls = g._student_kernel, []
+
+    def dies_first(work, sandboxed, limits):
+        calls.append(limits)
+        return real(work, sandboxed, Limits(memory=60 << 20) if len(calls) == 1 else limits)
+
+    monkeypatch.setattr(g, "_student_kernel", dies_first)
+    r = g.grade(sub, lesson.parent, total=120)
+    assert len(calls) == 2 and r["error"] is None and r["score"] == r["max_score"] == 9, _explain(r)

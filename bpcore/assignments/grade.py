@@ -25,6 +25,7 @@ with an error and score 0.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -123,10 +124,19 @@ def _feedback(ex, error: dict, source: str) -> tuple[str, str]:
 
 
 class _Kernel:
-    """A kernel we started, a client to it, and how to stop it."""
+    """A kernel we started, a client to it, its stderr's file, and how to stop it."""
 
-    def __init__(self, km, client):
-        self.km, self.client = km, client
+    def __init__(self, km, client, log: Path):
+        self.km, self.client, self.log = km, client, log
+
+    def last_words(self) -> str:
+        """The end of what the kernel wrote to stderr (why it died at start, say)."""
+        try:
+            tail = self.log.read_bytes()[-600:].decode(errors="replace").strip()
+        except OSError:
+            tail = ""
+        lines = [ln for ln in tail.splitlines() if ln.strip()]
+        return lines[-1] if lines else "nothing on stderr"
 
     def alive(self) -> bool:
         try:
@@ -163,41 +173,47 @@ class _Kernel:
             pass
 
 
-def _start(km, env: dict, cwd: Path) -> _Kernel:
+def _start(km, env: dict, cwd: Path, log: Path) -> _Kernel:
     """Launch a kernel (not waiting for it: the two kernels of a submission start side by side)."""
-    km.start_kernel(env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
+    with open(log, "wb") as err:  # outside the sandbox's folder; the file size limit caps the student's
+        km.start_kernel(env=env, cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
     client = km.client()
     client.context = channel.context()
     client.start_channels()
-    return _Kernel(km, client)
+    return _Kernel(km, client, log)
+
+
+def _manager(sockets: Path, connection_file: Path, kernel_name: str = "python3", **kw):
+    """A kernel manager on ipc sockets in a folder of ours, not on tcp ports: many kernels starting at once
+    (a class graded with --jobs, nbval beside it) can race for the same free port, and the loser dies."""
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=str(sockets),
+                       connection_file=str(connection_file), **kw)
+    km.write_connection_file()
+    return km
 
 
 def _student_kernel(work: Path, sandboxed: bool, limits: sandbox.Limits) -> _Kernel:
-    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
 
     home = work / "home"
     env = sandbox.environment(home)
     if not sandboxed:
-        km = KernelManager(kernel_name="python3")
-        return _start(km, env, home)
+        return _start(_manager(home / "k", home / "kernel.json"), env, home, work / "student.stderr")
     uid = sandbox.sandbox_uid()
     name = sandbox.kernelspec(work / "spec", home, limits, uid)
-    km = KernelManager(kernel_name=name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(work / "spec")]),
-                       transport="ipc", ip=str(home / "k"), connection_file=str(home / "kernel.json"))
-    km.write_connection_file()
+    km = _manager(home / "k", home / "kernel.json", name,
+                  kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(work / "spec")]))
     sandbox.hand_over(home, uid)
-    return _start(km, env, home)
+    return _start(km, env, home, work / "student.stderr")
 
 
-def _trusted_kernel(cwd: Path) -> _Kernel:
-    from jupyter_client import KernelManager
-
+def _trusted_kernel(cwd: Path, work: Path) -> _Kernel:
     env = dict(os.environ, PYTHONHASHSEED="0")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    return _start(KernelManager(kernel_name="python3"), env, cwd)
+    return _start(_manager(work / "t", work / "trusted.json"), env, cwd, work / "trusted.stderr")
 
 
 def graded_functions(ex) -> list[str]:
@@ -372,10 +388,12 @@ class _Grading:
         shutil.copy(self.report["submission"], home / "submission.ipynb")
         shutil.copy(Path(__file__).with_name("wire.py"), home / "_bpcore_wire.py")
         try:
-            self.student = _student_kernel(self.work, self.use_bwrap, self.limits)
-            self.trusted = _trusted_kernel(self.lesson.parent)
-            for k in (self.student, self.trusted):
-                k.client.wait_for_ready(timeout=240)  # a loaded machine can take this long
+            student = functools.partial(_student_kernel, self.work, self.use_bwrap, self.limits)
+            trusted = functools.partial(_trusted_kernel, self.lesson.parent, self.work)
+            self.student = student()
+            self.trusted = trusted()
+            self.student = self._ready(self.student, student, "student's")
+            self.trusted = self._ready(self.trusted, trusted, "trusted")
             boot = self.student.run(f"import sys\nsys.path.insert(0, {str(home)!r})\nimport _bpcore_wire", 60)
             if boot.status != "ok":
                 raise RuntimeError(f"the student's kernel did not start: {boot.status} {boot.ename} {boot.evalue}")
@@ -394,6 +412,25 @@ class _Grading:
             for res in self.results.values():
                 if res["status"] == "not run":
                     res["feedback"] = f"not graded: {self.dead}"
+
+    @staticmethod
+    def _ready(kernel: _Kernel, restart, which: str) -> _Kernel:
+        """Wait for a kernel's first reply. One that dies before it is started once more: no line of the
+        submission has run yet, so the death is the machine's doing (a loaded CI box), not the student's."""
+        try:
+            kernel.client.wait_for_ready(timeout=240)  # a loaded machine can take this long
+            return kernel
+        except RuntimeError as first:
+            why = f"{first} ({kernel.last_words()})"
+            kernel.kill()
+        again = restart()
+        try:
+            again.client.wait_for_ready(timeout=240)
+        except RuntimeError as second:
+            again.kill()
+            raise RuntimeError(f"the {which} kernel did not start, twice: {why}; then {second} "
+                               f"({again.last_words()})") from None
+        return again
 
     def _cells(self) -> None:
         last = max(self.tests_at, default=-1)
