@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, lag_windows, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
 from bpcore.validate import (
     check_array,
     check_dict,
@@ -455,18 +455,20 @@ def _backward_truncated(delta_h_out, delta_C_last, cache, W_hT, k):
     G_h = np.array(delta_h_out, dtype=C.dtype)                 # lag 0: each step's own loss
     G_C = np.zeros((T, p, B), C.dtype)
     G_C[-1] = delta_C_last
-    for ell in range(k):
-        m = T - ell                                            # steps j with a loss ℓ steps later
-        a, C_total, C_back = _cell_backward(G_h[:m], G_C[:m], gates[:m], C_prev[:m], tanh_C[:m])
-        delta_a[:m] += a
-        delta_h[:m] += G_h[:m]
-        delta_C[:m] += C_total
+    for ell, lo, hi in lag_windows(delta_h_out, k, last_too=bool(np.any(delta_C_last))):
+        w = slice(lo, hi)                                      # steps j with a loss ℓ steps later
+        a, C_total, C_back = _cell_backward(G_h[w], G_C[w], gates[w], C_prev[w], tanh_C[w])
+        delta_a[w] += a
+        delta_h[w] += G_h[w]
+        delta_C[w] += C_total
         h_back = np.matmul(W_hT, a)                            # what step j sends to h_{j-1}
-        dh0 += h_back[0]                                       # the loss at step ℓ+1 <= k reaches h_0, C_0
-        dC0 += C_back[0]
-        if ell + 1 < k and m > 1:
-            G_h[:m - 1] = h_back[1:]
-            G_C[:m - 1] = C_back[1:]
+        at_start = lo == 0                                     # the loss at step ℓ+1 <= k reaches h_0, C_0
+        if at_start:
+            dh0 += h_back[0]
+            dC0 += C_back[0]
+        if ell + 1 < k and hi - lo > at_start:                 # to step j-1, for the next lag
+            G_h[lo - 1 + at_start:hi - 1] = h_back[at_start:]
+            G_C[lo - 1 + at_start:hi - 1] = C_back[at_start:]
     return delta_a, delta_h, delta_C, dh0, dC0
 
 

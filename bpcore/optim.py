@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpcore import blas
 from bpcore.validate import check_array, check_dict, check_rng, check_scalar
 
 
@@ -155,6 +156,18 @@ def train(loss_and_grads, params: dict, X, y, *, lr: float, epochs: int, batch_s
                          f"got {type(loss_and_grads).__name__}")
     history = {"batch_loss": [], "grad_norm": []}
     y = np.asarray(y)
+    features = X.shape[-2] if X.ndim >= 2 else 1                   # the columns are all the other axes
+    columns = X.size // max(n * features, 1) * min(batch_size, n)
+    with blas.one_thread_if_small(blas.forward_work(params, columns)):
+        params = _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, evaluate, clip,
+                         print_every, printer)
+    return params, history
+
+
+def _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, evaluate, clip, print_every,
+            printer):
+    """The loop of :func:`train` (arguments checked there); fills ``history``, returns the last params."""
+    n = X.shape[-1]
     for epoch in range(1, epochs + 1):
         for idx in minibatches(n, batch_size, rng):
             loss, grads = loss_and_grads(params, X[..., idx], y[..., idx])
@@ -175,4 +188,4 @@ def train(loss_and_grads, params: dict, X, y, *, lr: float, epochs: int, batch_s
             else:
                 numbers = f"batch_loss {history['batch_loss'][-1]:.4g}"
             printer(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {numbers}")
-    return params, history
+    return params

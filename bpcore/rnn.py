@@ -44,7 +44,7 @@ import numpy as np
 
 from bpcore import functional as F
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, lag_windows, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
 from bpcore.validate import (
     check_array,
     check_float_dtype,
@@ -343,14 +343,15 @@ def _bptt_truncated(g, h, W_hh, k):
     da = np.zeros((T, n, B), dtype=dtype)
     dh0 = np.zeros((n, B), dtype=dtype)
     G = np.array(g, dtype=dtype)
-    for ell in range(k):
-        m = T - ell                                                        # steps j with a loss ℓ steps later
-        A = G[:m] if dphi is None else G[:m] * dphi[:m]
-        dh[:m] += G[:m]
-        da[:m] += A
-        dh0 += W_hh.T @ A[0]                                               # loss ℓ+1 (<= k) reaches h_0
-        if ell + 1 < k and m > 1:
-            G[:m - 1] = np.matmul(W_hh.T, A[1:m])
+    for ell, lo, hi in lag_windows(g, k):                                 # steps j with a loss ℓ steps later
+        A = G[lo:hi] if dphi is None else G[lo:hi] * dphi[lo:hi]
+        dh[lo:hi] += G[lo:hi]
+        da[lo:hi] += A
+        at_start = lo == 0                                                 # the loss at step ℓ+1 <= k reaches h_0
+        if at_start:
+            dh0 += W_hh.T @ A[0]
+        if ell + 1 < k and hi - lo > at_start:
+            G[lo - 1 + at_start:hi - 1] = np.matmul(W_hh.T, A[at_start:])  # to step j-1, for the next lag
     return da, dh, dh0
 
 

@@ -42,6 +42,24 @@ def draw_xi(T: int, pi: float, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(T) < pi) / pi
 
 
+def lag_windows(g: np.ndarray, k: int, last_too: bool = False):
+    """For truncated BPTT's sum over lags: the steps ``j`` that lag ``ℓ`` reaches, as ``(ℓ, lo, hi)``.
+
+    Lag ℓ carries ``∂E_{j+ℓ}/∂(state_j)``, nonzero only where step ``j+ℓ`` has a loss: with the losses
+    (the rows of ``g`` that are not all zero; ``last_too`` counts step T as one) between steps ``first`` and
+    ``last``, it touches ``j`` in ``[first-ℓ, last-ℓ]`` only. A loss at the last step alone (lesson 09) is
+    then k single steps, not k stacks of T. Rows outside a window are neither read nor written.
+    """
+    rows = np.flatnonzero(g.reshape(len(g), -1).any(axis=1))
+    if last_too:
+        rows = np.append(rows, len(g) - 1)
+    if rows.size == 0:
+        return
+    first, last = int(rows.min()), int(rows.max())
+    for ell in range(min(k, last + 1)):
+        yield ell, max(first - ell, 0), last + 1 - ell
+
+
 def truncation(T: int, mode: str, k, pi, rng, xi):
     """Resolve the truncation settings for a sequence of ``T`` steps.
 

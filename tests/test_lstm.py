@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from truncation import held_states, truncated_objective
+from truncation import LOSS_STEPS, held_states, losses_at, truncated_objective
 
 from bpcore import lstm
 from bpcore.gradcheck import check_gradients, check_vjp
@@ -154,13 +154,14 @@ def lstm_step(x_t, state, q):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_truncation_differentiates_the_stop_gradient_objective(seed, k):
-    """With a loss at every step, truncate=k is the exact gradient of Σ_t ⟨δh_t, h_t⟩ where each h_t is
+@pytest.mark.parametrize("steps", LOSS_STEPS)
+def test_truncation_differentiates_the_stop_gradient_objective(seed, k, steps):
+    """With losses at some steps, truncate=k is the exact gradient of Σ_t ⟨δh_t, h_t⟩ where each h_t is
     recomputed over its last k steps from the (h, C) of step t-k held constant, as for the RNN."""
     rng, params = random_problem(seed)
     x, h0, C0 = params["x"], params["h0"], params["C0"]
     h, cache = lstm.forward(params, x, h0=h0, C0=C0)
-    d = rng.standard_normal(h.shape)
+    d = losses_at(rng.standard_normal(h.shape), steps, rng)
     g = lstm.backward(d, cache, mode="truncated", k=k)
     held = held_states(lstm_step, params, x, (h0, C0))
     wrt = {key: params[key] for key in lstm.WEIGHTS + lstm.BIASES} | {"x": x, "h0": h0, "C0": C0}
@@ -168,9 +169,11 @@ def test_truncation_differentiates_the_stop_gradient_objective(seed, k):
     def objective(q):
         return truncated_objective(lstm_step, q, q["x"], (q["h0"], q["C0"]), held, d, k, readout=lambda s: s[0])
 
-    report = check_gradients(objective, wrt, {key: g[key] for key in wrt}, threshold=1e-8)
+    # step 1e-3: one loss leaves some blocks' gradients near 1e-5, where the round-off of a 1e-4 stencil
+    # (~1e-12) is 1e-8 of them; the fourth-order stencil's own error at 1e-3 is still ~1e-12
+    report = check_gradients(objective, wrt, {key: g[key] for key in wrt}, threshold=1e-8, step=1e-3)
     assert report.ok, f"truncate={k} is not the gradient of the truncated objective:\n{report}"
-    if k < x.shape[0]:   # and it is a different (biased) gradient from the full one
+    if k < x.shape[0] and steps == "every step":   # and it is a different (biased) gradient from the full one
         assert not np.allclose(g["W_f"], lstm.backward(d, cache)["W_f"])
 
 

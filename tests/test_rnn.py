@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from truncation import held_states, truncated_objective
+from truncation import LOSS_STEPS, held_states, losses_at, truncated_objective
 
 from bpcore import rnn
 from bpcore.gradcheck import check_gradients, check_vjp
@@ -161,11 +161,12 @@ def linear_step(x_t, h, p):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_truncated_bptt_differentiates_the_stop_gradient_objective(seed, k):
+@pytest.mark.parametrize("steps", LOSS_STEPS)
+def test_truncated_bptt_differentiates_the_stop_gradient_objective(seed, k, steps):
     rng, p, x, h0, _ = random_problem(seed)
     T = x.shape[0]
     h, cache = rnn.forward(p, x, h0=h0)
-    dh = rng.standard_normal(h.shape)
+    dh = losses_at(rng.standard_normal(h.shape), steps, rng)
     g = rnn.backward(dh, cache, mode="truncated", k=k)
     params = {**recurrent(p), "x": x, "h0": h0}
     held = held_states(tanh_step, p, x, h0)

@@ -24,3 +24,16 @@ def held_states(forward_step, p, x, h0):
     for t in range(x.shape[0]):
         states.append(forward_step(x[t], states[-1], p))
     return states
+
+
+LOSS_STEPS = ("every step", "last step", "two steps", "no step")  # truncation skips the steps no loss reaches
+
+
+def losses_at(d, steps, rng):
+    """``d`` (T, p, B) with the rows of the steps that have no loss set to zero."""
+    T = d.shape[0]
+    keep = {"every step": range(T), "last step": [T - 1], "no step": [],
+            "two steps": sorted(set(rng.choice(T, size=min(2, T), replace=False).tolist()))}[steps]
+    out = np.zeros_like(d)
+    out[list(keep)] = d[list(keep)]
+    return out

@@ -1,0 +1,48 @@
+"""bpcore.blas: a small model trains on one BLAS thread, a large one keeps them all, and the count comes back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bpcore import blas, mlp, optim
+
+threadpoolctl = pytest.importorskip("threadpoolctl")  # a requirement; without it bpcore.blas changes nothing
+
+
+def _threads() -> int:
+    return max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+
+
+@pytest.fixture
+def two_threads():
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):  # as a 2-core machine has by default
+        yield
+
+
+def test_small_work_runs_on_one_thread_and_the_count_is_restored(two_threads):
+    with blas.one_thread_if_small(blas.SMALL - 1):
+        assert _threads() == 1
+    assert _threads() == 2
+    with blas.one_thread_if_small(blas.SMALL):
+        assert _threads() == 2
+
+
+@pytest.mark.parametrize("width,batch,expected", [(8, 4, 1), (1024, 64, 2)])
+def test_train_sizes_its_threads_by_the_model(two_threads, width, batch, expected):
+    rng = np.random.default_rng(0)
+    params = mlp.init_params([width, width, 2], rng)
+    X, y = rng.standard_normal((width, 2 * batch)), rng.integers(0, 2, 2 * batch)
+    seen = []
+
+    def loss_and_grads(P, xb, yb):
+        seen.append(_threads())
+        return mlp.loss_and_grads(P, xb, yb, output="identity", loss="cross_entropy")
+
+    optim.train(loss_and_grads, params, X, y, lr=0.1, epochs=1, batch_size=batch, rng=rng)
+    assert seen == [expected, expected] and _threads() == 2
+
+
+def test_forward_work_counts_every_weight_once_per_column():
+    params = {"W": np.zeros((3, 4)), "b": np.zeros((3, 1))}
+    assert blas.forward_work(params, 10) == (12 + 3) * 10
