@@ -1,6 +1,4 @@
-"""The explorers of lessons 08 and 09, without a browser: compute is pure and fast, draw labels its axes."""
-
-import time
+"""The explorers of lessons 08 and 09, without a browser: compute is pure, draw labels its axes."""
 
 import numpy as np
 import pytest
@@ -21,12 +19,9 @@ def test_forget_bias_keeps_the_long_range_gradient():
     np.testing.assert_allclose(low["forget_product"][10], 0.5 ** 10, rtol=0.5)
 
 
-def test_forget_explorer_is_deterministic_and_fast_and_draws():
+def test_forget_explorer_is_deterministic_and_draws():  # its speed: benchmarks/bench_explorers.py
     a, b = forget_explorer.compute(1.0, T=60), forget_explorer.compute(1.0, T=60)
     np.testing.assert_array_equal(a["lstm_C"], b["lstm_C"])
-    start = time.perf_counter()
-    forget_explorer.compute(2.0, T=60)
-    assert time.perf_counter() - start < 1.0  # an explorer update budget is 0.3 s; loose for busy CI machines
     fig, ax = new_figure()
     text = forget_explorer.draw(fig, a)
     assert "lag 59" in text and ax.get_xlabel() and ax.get_ylabel() and ax.get_yscale() == "log"
@@ -56,9 +51,6 @@ def test_memory_explorer_gradient_at_the_cue_step():
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
 
 
-def test_memory_explorer_is_fast_and_rejects_bad_lags():
-    start = time.perf_counter()
-    memory_explorer.compute(40)
-    assert time.perf_counter() - start < 1.0
+def test_memory_explorer_rejects_bad_lags():
     with pytest.raises(ValueError, match="'lag'"):
         memory_explorer.compute(0)

@@ -43,3 +43,22 @@ def test_title_is_not_pinned_when_an_offset_text_may_move_it():
     ax2.xaxis.tick_top()                                         # tick labels on top: the search is needed
     pin_titles(fig2)
     assert ax2._autotitlepos is not False
+
+
+@pytest.mark.parametrize("layout", ["constrained", "none"])
+def test_figure_png_has_the_pixels_of_matplotlibs_own_png(layout):
+    fig, ax = titled(np.linspace(-1, 2, 30) ** 3, log=False)
+    fig.set_layout_engine(layout)
+    ax.fill_between([0, 10], [0, 1], alpha=0.3)                      # partly transparent artists too
+    figure_png(fig)                  # the constrained layout settles in its first draw, either way
+    ours = figure_png(fig)
+    buf = io.BytesIO()
+    fig.canvas.print_png(buf)
+    assert ours.startswith(b"\x89PNG") and np.array_equal(pixels(ours), pixels(buf.getvalue()))
+
+
+def test_png_bytes_round_trips_any_image():
+    from bpcore.widgets import png_bytes
+
+    rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
+    assert np.array_equal(np.rint(pixels(png_bytes(rgba)) * 255).astype(np.uint8), rgba)

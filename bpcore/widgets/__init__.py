@@ -8,9 +8,12 @@ the controls. One submodule a lesson holds its explorer; this module holds the m
 from __future__ import annotations
 
 import io
+import struct
 import time
+import zlib
 
 import ipywidgets as widgets
+import numpy as np
 from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -177,13 +180,32 @@ def figure_png(fig) -> bytes:
     Rendered here rather than by ``display(fig)``: IPython only knows how to show a bare ``Figure`` as
     PNG once pyplot has been imported (otherwise the browser shows ``<Figure size …>`` as text), and its
     inline formatter renders twice (``bbox_inches="tight"``). ``savefig`` too draws the figure twice
-    when it has a layout engine (a dry run for the layout, then the real draw); the Agg canvas's own
-    ``print_png`` draws once, running the layout engine inside that draw.
+    when it has a layout engine (a dry run for the layout, then the real draw); the Agg canvas's ``draw``
+    runs once, the layout engine inside it, and its pixels are encoded by :func:`png_bytes`.
     """
-    buf = io.BytesIO()
     if isinstance(fig.canvas, FigureCanvasAgg):
-        # zlib level 1: the same pixels in a file about 10 % larger, encoded in two thirds of the time
-        fig.canvas.print_png(buf, pil_kwargs={"compress_level": 1})
-    else:
-        fig.savefig(buf, format="png")
+        fig.canvas.draw()
+        return png_bytes(np.asarray(fig.canvas.buffer_rgba()))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def png_bytes(rgba: np.ndarray) -> bytes:
+    """An (h, w, 4) uint8 image as PNG: rows unfiltered, zlib level 1.
+
+    A rendered plot is mostly flat colour, which zlib compresses well without PNG's per-row filters; PIL's
+    encoder tries the filters on every row, and takes 3–4 times as long for a file of the same size
+    (17 ms against 4.4 ms for lesson 09's 1100 × 420 explorer, 77 kB either way).
+    """
+    h, w, _ = rgba.shape
+    rows = np.empty((h, 1 + 4 * w), np.uint8)
+    rows[:, 0] = 0                                       # filter type 0 (none) for every row
+    rows[:, 1:] = rgba.reshape(h, 4 * w)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8 bits, RGBA, deflate, no filter, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+            + chunk(b"IEND", b""))
