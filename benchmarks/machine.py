@@ -4,8 +4,8 @@ OpenBLAS picks a kernel for the CPU at start-up, unless the environment forces o
 names a kernel (e.g. ``Haswell`` on a CPU that has AVX-512, whose own kernel is ``SkylakeX``) and
 ``OPENBLAS_L2_SIZE`` overrides the cache size its blocking is tuned to. Some machines set both, and then
 every matrix product runs slower than on a user's machine with the same CPU. The kernel in use is read
-with ``threadpoolctl`` (optional, like torch); the CPU's own kernel is read the same way in a child
-process started without the two variables.
+with ``threadpoolctl`` (a requirement of bpcore; torch is optional); the CPU's own kernel is read the same
+way in a child process started without the two variables.
 """
 
 from __future__ import annotations
