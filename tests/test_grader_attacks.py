@@ -192,7 +192,7 @@ def test_honest_submissions_graded_with_the_attacks_keep_full_marks(attacked):
 def test_each_attack_scores_zero_and_is_flagged(attacked, name):
     attack, r = attacked["attacks"][name], attacked["reports"][f"attack_{name}"]
     assert r["lesson"] == "98_fixture_layer" and r["score"] == 0, _explain(r)
-    assert r["suspected_tampering"], _explain(r)
+    assert r["suspected_tampering"] or _flood_timed_out(name, r), _explain(r)
     kinds = {f["kind"] for f in r["flags"]}
     assert attack["flags"] <= kinds, f"expected flags {attack['flags']}, got {kinds}"
     assert attack.get("events", set()) <= set(r["sandbox"]["events"]), _explain(r)
@@ -201,18 +201,26 @@ def test_each_attack_scores_zero_and_is_flagged(attacked, name):
         assert secret not in text, f"{secret!r} reached the report of {name}"
 
 
+def _flood_timed_out(name, r) -> bool:
+    """The flood's third ending: a kernel that prints slower than the output cap fills in the cell's time
+    limit (seen with Python 3.13 and IPython 9 on a loaded machine) is interrupted like any endless loop:
+    0 points and a timeout, not a sign of tampering by itself."""
+    return name == "output_flood" and any("GraderTimeout" in x["error"] for x in r["notebook_errors"])
+
+
 def test_a_sandbox_that_floods_hangs_or_dies_says_why(attacked):
     flood = attacked["reports"]["attack_output_flood"]
     # the grader stops reading at its output cap; a kernel that floods faster than that can first exhaust
-    # its own memory limit with queued output (a MemoryError, or it dies): whichever comes first, it is
-    # stopped, and says so
-    assert {"output-flood", "killed-after-timeout", "kernel-died", "memory-limit"} & set(flood["sandbox"]["events"]), (
-        _explain(flood))
-    assert flood["suspected_tampering"] and flood["score"] == 0, _explain(flood)
-    if "memory-limit" in flood["sandbox"]["events"]:  # the flooding cell died of a MemoryError, the rest went on
+    # its own memory limit with queued output (a MemoryError, or it dies), and one that floods slower is
+    # stopped at the cell's time limit: whichever comes first, it is stopped, and says so
+    events = set(flood["sandbox"]["events"])
+    assert flood["score"] == 0, _explain(flood)
+    if "memory-limit" in events:  # the flooding cell died of a MemoryError, the rest went on
         assert any("MemoryError" in x["error"] for x in flood["notebook_errors"]), _explain(flood)
-    else:
+    elif not _flood_timed_out("output_flood", flood):
+        assert {"output-flood", "killed-after-timeout", "kernel-died"} & events, _explain(flood)
         assert all("not graded" in e["feedback"] for e in flood["exercises"]), _explain(flood)
+    assert flood["suspected_tampering"] or _flood_timed_out("output_flood", flood), _explain(flood)
     hang = attacked["reports"]["attack_hangs_ignoring_interrupts"]
     e = {x["id"]: x for x in hang["exercises"]}
     assert e["98.1"]["status"] == "timeout" and "shut down" in hang["error"], _explain(hang)
@@ -276,7 +284,10 @@ def test_a_kernel_that_cannot_start_is_tried_twice_and_the_report_says_why(tmp_p
     _need_sandbox()
     lesson, sub = _honest98(tmp_path)
     r = grade(sub, lesson.parent, limits=Limits(memory=60 << 20), total=120)  # too little memory to import
-    assert r["score"] == 0 and "did not start, twice" in r["error"] and "MemoryError" in r["error"], _explain(r)
+    # what the kernel last wrote is quoted: a MemoryError, or zmq's "Resource temporarily unavailable"
+    # for a thread it could not create (Python 3.13)
+    assert r["score"] == 0 and "did not start, twice" in r["error"], _explain(r)
+    assert "nothing on stderr" not in r["error"] and ("Error" in r["error"] or "unavailable" in r["error"]), r["error"]
     assert all("not graded" in e["feedback"] for e in r["exercises"]), _explain(r)
 
 
