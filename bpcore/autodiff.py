@@ -739,7 +739,7 @@ def finite_difference_hvp(hvp: HVP, v, *, step: float = 1e-4) -> np.ndarray:
     ``[8 (g(θ+hv) - g(θ-hv)) - (g(θ+2hv) - g(θ-2hv))] / (12 h)``; θ is restored afterwards.
     """
     from bpcore.graph import forward
-    v = check_array("v", v, (hvp.n,))
+    v = check_array("v", v, (hvp.n,)).astype(np.float64)      # ε·v in float16 would be rounded
     theta = [np.array(p.value, copy=True) for p in hvp.params]
 
     def grad_at(eps):
@@ -762,7 +762,8 @@ def finite_difference_jvp(output, tangents: dict, *, step: float = 1e-4) -> np.n
     if out.value is None:
         forward(out)
     base = {n: np.array(n.value, copy=True) for n in tangents}
-    dirs = {n: check_array(f"tangents[{n.name or n.label}]", t, np.shape(n.value)) for n, t in tangents.items()}
+    dirs = {n: check_array(f"tangents[{n.name or n.label}]", t, np.shape(n.value)).astype(np.float64)  # ε·ẋ in
+            for n, t in tangents.items()}                                                   # float16 is rounded
 
     def at(eps):
         return np.array(forward(out, feed={n: base[n] + eps * dirs[n] for n in base}), dtype=float)

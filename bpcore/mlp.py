@@ -217,7 +217,8 @@ def backward(dout, cache: dict, *, weight_decay: float = 0.0, ops=None, hidden_g
 def l2_penalty(params: dict, weight_decay: float) -> float:
     """``Ω = λ Σ_k Σ_{i,j} W_k[i,j]²`` — the weights only, one λ for all layers (002 §3.4, fixed)."""
     check_scalar("weight_decay", weight_decay, low=0)
-    return float(weight_decay * sum(np.sum(params[f"W{k}"] ** 2) for k in range(1, n_layers(params) + 1)))
+    Ws = [check_parameter(f"params['W{k}']", params[f"W{k}"]) for k in range(1, n_layers(params) + 1)]
+    return float(weight_decay * sum(np.sum(W.astype(np.float64) ** 2) for W in Ws))
 
 
 def loss_and_grads(params: dict, x, y, *, activation="relu", output: str = "identity",

@@ -31,7 +31,7 @@ def _norm_parts(grads: dict) -> tuple[float, float]:
         total = sum(float(np.sum(np.square(g))) for g in arrays)
         if np.isfinite(total) and (total > 1e-290 or total == 0.0):
             return 1.0, float(np.sqrt(total))
-        m = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in arrays)
+        m = float(np.max([np.max(np.abs(g)) for g in arrays if g.size], initial=0.0))   # NaN propagates
     if m == 0.0 or not np.isfinite(m):
         return m, 1.0
     return m, float(np.sqrt(sum(float(np.sum(np.square(g / m))) for g in arrays)))
@@ -49,8 +49,9 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m) or not np.isfinite(r):
-        raise ValueError(f"argument 'grads': global norm is {m * r} (an entry is NaN or inf); clipping cannot "
-                         "repair NaN/inf gradients (lower the learning rate or find the overflow)")
+        bad = next(k for k, g in grads.items() if not np.all(np.isfinite(np.asarray(g))))
+        raise ValueError(f"argument 'grads['{bad}']': holds NaN or inf, so the global norm is {m * r}; clipping "
+                         "cannot repair NaN/inf gradients (lower the learning rate or find the overflow)")
     norm = m * r if np.isfinite(m * r) else np.inf
     scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
     return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
@@ -69,6 +70,7 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
         raise ValueError(f"argument 'grads': missing key(s) {missing}; expected the keys of params {list(params)}")
     out = {}
     for k, p in params.items():
+        p = check_array(f"params['{k}']", p)
         g = check_array(f"grads['{k}']", grads[k], np.shape(p))
         out[k] = p - lr * g
     return out
@@ -98,7 +100,7 @@ def newton_step(x, g, H):
     g = check_array("g", g, ("n",), dims)
     H = check_array("H", H, ("n", "n"), dims)
     try:
-        return x - np.linalg.solve(H, g)
+        return x - np.linalg.solve(H.astype(np.float32) if H.dtype == np.float16 else H, g)   # no float16 linalg
     except np.linalg.LinAlgError as err:
         raise ValueError(f"argument 'H': the Hessian is singular, the Newton step is undefined ({err})") from None
 
