@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpcore.functional import ACTIVATIONS
 from bpcore.functional import activation as _activation
 from bpcore.functional import loss as _loss
 from bpcore.validate import (
@@ -105,10 +106,15 @@ def layer_activations(activation, l: int, output: str = "identity") -> list:
     for layer l; a list or tuple must name all ``l`` activations."""
     if isinstance(activation, str):
         names = [activation] * (l - 1) + [output]
+    elif not isinstance(activation, (list, tuple)):
+        raise ValueError(f"argument 'activation': expected a name such as 'relu' or a list of {l} names, "
+                         f"got {activation!r}")
     else:
         names = list(activation)
         if len(names) != l:
             raise ValueError(f"argument 'activation': expected {l} activation names (one per layer), got {names}")
+    if not isinstance(output, str) or output not in ACTIVATIONS:
+        raise ValueError(f"argument 'output': unknown activation {output!r}; expected one of {list(ACTIVATIONS)}")
     for name in names:
         _activation(name)  # raises on an unknown name
     return names

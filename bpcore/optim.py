@@ -118,7 +118,10 @@ def gradient_descent(grad, x0, lr: float, n_steps: int) -> np.ndarray:
     path[0] = x
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(n_steps):
-            x = x - lr * np.asarray(grad(x), dtype=np.float64)
+            g = check_array("grad", grad(x), finite=False)             # inf/NaN of a diverging run: plotted
+            if g.shape != x.shape:
+                raise ValueError(f"argument 'grad': expected grad(x) of shape {x.shape} (like x0), got {g.shape}")
+            x = x - lr * g
             path[t + 1] = x
     return path
 

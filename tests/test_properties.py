@@ -1,9 +1,21 @@
 """Property tests: over shapes, dtypes, NaN/inf, empty inputs and out-of-range settings, no public function
-returns a silently wrong answer. Each call either agrees with the same numbers given as clean float64, or
-raises ValueError/TypeError naming an argument. Deterministic (derandomize) and bounded, so CI is stable."""
+returns a silently wrong answer. Each call either agrees with the same numbers given as clean float64 (and
+with a simple reference computation), or raises ValueError/TypeError naming the argument. Deterministic
+(derandomize) and bounded, so CI is stable. Hypothesis (requirements.txt) draws the shapes, values and
+settings and shrinks a failure to a small example.
 
+Sections: the first tests (activations, losses, models, clipping, settings, graph.parse); one argument
+poisoned at a time (POISON: graph, autodiff, diagnostics, optim, gradcheck, mlp, rnn, lstm); more settings,
+callbacks and labels; invariants of the data generators and the cost counters; and the inventory
+(PROPERTY_TESTS), which fails when a public function a lesson or the README uses has no property test."""
+
+import ast
+import importlib
+import json
+import re
 import warnings
 from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -902,6 +914,26 @@ POISON = {
                                 lambda params, x, y: lstm.loss_and_grads(params, x, y, loss="squared_error"),
                                 targets=("x", "y")),
 }
+POISON |= {
+    # the Node operators a lesson writes (+ - * / ** @, unary -, .T) and what HVP and the truncation modes take
+    "graph.Node": Case(lambda rng, data: (lambda m, n: {"x": normal(rng, m, n), "y": normal(rng, m, n) + 5.0,
+                                                        "W": normal(rng, dim(data), m)})(dim(data), dim(data)),
+                       lambda x, y, W: (lambda a, b, M: [(a + b).value, (a - b).value, (a / b).value, (-a).value,
+                                                         (M @ a).value, a.T.value, (2.0 * a).value])(
+                           G.variable(x, "x"), G.variable(y, "y"), G.variable(W, "W")),
+                       lambda x, y, W: [x + y, x - y, x / y, -x, W @ x, x.T, 2.0 * x]),
+    "autodiff.HVP.gradient": Case(hvp_problem, lambda params, x, y, v: hvp_of(params, x, y).gradient(),
+                                  lambda params, x, y, v: np.concatenate([g.ravel() for g in mlp.loss_and_grads(
+                                      params, x, y, activation="tanh")[1].values()]), targets=("params", "x")),
+    "rnn.backward(xi)": Case(plus(sequence(rnn, readout=False), dout=states_like(rnn_states),
+                                  xi=lambda rng, a: np.abs(normal(rng, a["x"].shape[0]))),
+                             lambda params, x, dout, xi: rnn.backward(dout, rnn.forward(params, x)[1],
+                                                                      mode="randomized", xi=xi), targets=("xi",)),
+    "lstm.backward(xi)": Case(plus(sequence(lstm, readout=False), dout=states_like(lstm_states),
+                                   xi=lambda rng, a: np.abs(normal(rng, a["x"].shape[0]))),
+                              lambda params, x, dout, xi: lstm.backward(dout, lstm.forward(params, x)[1],
+                                                                        mode="randomized", xi=xi), targets=("xi",)),
+}
 TRAINABLE = ("int64", "float16")      # parameters refuse these by design (validate.check_parameter)
 for _name, _case in POISON.items():
     if _name.split(".")[0] in ("mlp", "rnn", "lstm") or _name == "optim.train":
@@ -916,3 +948,549 @@ for _name, _case in POISON.items():
 @given(data=st.data())
 def test_one_argument_poisoned(name, data):
     check_case(POISON[name], data)
+
+
+
+# ---------------------------------------------------------------- more settings, callbacks, labels
+
+RNG0 = np.random.default_rng
+MORE_SETTINGS = [  # (call with one setting v, its name, values that must be refused)
+    (lambda v: ad.chain_cost(v, "left"), "dims", [(3, 4), (3, 0, 2), (3, -1, 2), (3, 2.5, 2), (3, True, 2)]),
+    (lambda v: ad.chain_cost((2, 3, 4), v), "order", ["up", None, 1]),
+    (lambda v: ad.chain_multiply([np.ones((2, 2))] * 2, v), "order", ["up", None]),
+    (lambda v: ad.chain_jacobian_cost(v), "widths", [[3], [3, 0], [3, 1.5], [3, -2]]),
+    (lambda v: ad.rnn_gradient_cost(v, 3), "n", [0, -1, 1.5, np.nan]),
+    (lambda v: ad.rnn_gradient_cost(3, v), "T", [0, 2.5]),
+    (lambda v: ad.tanh_chain_weights(v, 3, 1.0, RNG0(0)), "depth", [0, -1, 2.5]),
+    (lambda v: ad.tanh_chain_weights(3, v, 1.0, RNG0(0)), "width", [0, 1.5]),
+    (lambda v: ad.tanh_chain_weights(3, 3, v, RNG0(0)), "gain", [0.0, -1.0, np.inf, np.nan]),
+    (lambda v: ad.tanh_chain_weights(3, 3, 1.0, v), "rng", [None, 0]),
+    (lambda v: ad.lanczos(lambda u: u, 3, v, v0=np.ones(3)), "k", [0, 4, 1.5]),
+    (lambda v: ad.lanczos_top(lambda u: u, 3, v0=np.ones(3), max_steps=v), "max_steps", [0, 1.5]),
+    (lambda v: ad.power_iteration(lambda u: u, 3, v0=np.ones(3), tol=v), "tol", [-1.0, np.nan]),
+    (lambda v: ad.power_iteration(lambda u: u, v, v0=np.ones(3)), "n", [0, 2.5]),
+    (lambda v: ad.power_iteration(lambda u: u, 3, v0=v), "v0", [np.zeros(3), np.ones(4), np.ones((3, 1))]),
+    (lambda v: ad.HVP(G.reduce_sum(G.variable(np.ones(2), "w") ** 2.0), [], v), "mode", ["sideways", None]),
+    (lambda v: ad.mlp_loss_graph(mlp.init_params([2, 2], RNG0(0)), np.ones((2, 1)), [0], activation=v),
+     "activation", ["softplus", None]),
+    (lambda v: ad.mlp_loss_graph(mlp.init_params([2, 2], RNG0(0)), np.ones((2, 1)), [0], weight_decay=v),
+     "weight_decay", [-0.1, np.nan]),
+    (lambda v: D.random_orthogonal(v, RNG0(0)), "n", [0, -1, 2.5]),
+    (lambda v: D.random_orthogonal(3, v), "rng", [None, 3]),
+    (lambda v: D.set_sigma_max(np.eye(2), v), "sigma", [0, -1.0, np.nan]),
+    (lambda v: D.norms_against_lag(np.ones((3, 2, 2)), batch_index=v), "batch_index", [-1, 2, 0.5]),
+    (lambda v: D.tanh_rnn_jacobians(np.ones((3, 2, 2)) * 0.1, np.eye(2), batch_index=v), "batch_index", [2, -1]),
+    (lambda v: D.pascanu_bound(np.eye(2), [1, 2], gamma=v), "gamma", [0, -1.0, np.inf]),
+    (lambda v: optim.clip_by_global_norm({"a": np.ones(2)}, v), "max_norm", [0, -1.0, np.nan, "1"]),
+    (lambda v: optim.gradient_descent(lambda x: x, np.ones(2), v, 3), "lr", [0, -0.1, np.inf]),
+    (lambda v: optim.gradient_descent(lambda x: x, np.ones(2), 0.1, v), "n_steps", [-1, 2.5]),
+    (lambda v: optim.sgd_step(v, {"w": np.ones(2)}, 0.1), "params", [None, [1.0]]),
+    (lambda v: optim.sgd_step({"w": np.ones(2)}, v, 0.1), "grads", [{}, {"v": np.ones(2)}, {"w": np.ones(3)}]),
+    (lambda v: optim.newton_step(np.ones(2), np.ones(2), v), "H", [np.zeros((2, 2)), np.ones((2, 3)), np.ones(2)]),
+    (lambda v: list(optim.minibatches(5, v, RNG0(0))), "batch_size", [0, 1.5]),
+    (lambda v: optim.train(mlp.loss_and_grads, mlp.init_params([2, 2], RNG0(0)), np.ones((2, 4)), [0, 1, 0, 1],
+                           lr=0.1, epochs=1, batch_size=2, rng=RNG0(0), print_every=v), "print_every", [-1, 0.5]),
+    (lambda v: optim.train(v, mlp.init_params([2, 2], RNG0(0)), np.ones((2, 4)), [0, 1, 0, 1], lr=0.1, epochs=1,
+                           batch_size=2, rng=RNG0(0)), "loss_and_grads", [None, 3]),
+    (lambda v: optim.train(mlp.loss_and_grads, mlp.init_params([2, 2], RNG0(0)), np.ones((2, 4)), v, lr=0.1,
+                           epochs=1, batch_size=2, rng=RNG0(0)), "y", [[0, 1], np.zeros((4, 1), int)]),
+    (lambda v: gc.numerical_gradient(lambda q: 0.0, {"a": np.ones(2)}, step=v), "step", [0, -1.0, np.nan]),
+    (lambda v: gc.numerical_gradient(v, {"a": np.ones(2)}), "f", [None, 1.0]),
+    (lambda v: gc.compare({"a": np.ones(2)}, {"a": np.ones(2)}, threshold=v), "threshold", [0, -1e-8, np.nan]),
+    (lambda v: gc.compare({"a": np.ones(2)}, {"a": np.ones(2)}, floor_rel=v), "floor_rel", [0, -1.0]),
+    (lambda v: gc.compare(v, {"a": np.ones(2)}), "analytic", [None, [1.0]]),
+    (lambda v: gc.check_vjp(lambda p: (p["a"], None), lambda d, c: {"a": d}, v, RNG0(0)), "params",
+     [{}, None, {"a": [True]}]),
+    (lambda v: data.spirals(RNG0(0), v), "n_per_class", [0, 2.5]),
+    (lambda v: data.spirals(RNG0(0), 5, v), "n_classes", [1, 0, 2.5]),
+    (lambda v: data.spirals(RNG0(0), noise=v), "noise", [-0.1, np.nan]),
+    (lambda v: data.spirals(RNG0(0), turns=v), "turns", [0, -1.0, np.inf]),
+    (lambda v: data.noisy_regression(RNG0(0), v), "n", [0, 1.5]),
+    (lambda v: data.noisy_regression(RNG0(0), noise=v), "noise", [-1.0, np.inf]),
+    (lambda v: data.noisy_regression(RNG0(0), low=v, high=1.0), "low", [1.0, 2.0, np.nan]),
+    (lambda v: data.adding_problem(4, v, RNG0(0)), "T", [1, 0, 2.5]),
+    (lambda v: data.adding_problem(4, 5, v), "rng", [None, 0]),
+    (lambda v: data.delayed_recall(4, 3, RNG0(0), n_symbols=v), "n_symbols", [1, 2.5]),
+    (lambda v: data.delayed_recall(4, 3, RNG0(0), amplitude=v), "amplitude", [0, -1.0, np.inf]),
+    (lambda v: mlp.init_params(v, RNG0(0)), "sizes", [[3], "23", 5]),
+    (lambda v: mlp.init_params([2, v], RNG0(0)), "sizes[1]", [0, 1.5]),
+    (lambda v: mlp.init_params([2, 3], RNG0(0), scale=v), "scale", ["lecun", None]),
+    (lambda v: mlp.l2_penalty(mlp.init_params([2, 3], RNG0(0)), v), "weight_decay", [-1.0, np.nan]),
+    (lambda v: mlp.forward(v, np.ones((2, 1))), "params", [{}, {"W2": np.ones((2, 2))}, None]),
+    (lambda v: mlp.forward(mlp.init_params([2, 3, 2], RNG0(0)), np.ones((2, 1)), v), "activation", ["swish", 3]),
+    (lambda v: mlp.forward(mlp.init_params([2, 2], RNG0(0)), np.ones((2, 1)), output=v), "output", ["swish", None]),
+    (lambda v: mlp.backward(np.ones((2, 1)), mlp.forward(mlp.init_params([2, 2], RNG0(0)), np.ones((2, 1)))[1],
+                            weight_decay=v), "weight_decay", [-1.0]),
+    (lambda v: rnn.init_params(2, 3, RNG0(0), n_z=v), "n_z", [0, 1.5]),
+    (lambda v: rnn.init_params(2, 3, RNG0(0), spectral_radius=v), "rho", [0, -1.0]),
+    (lambda v: rnn.init_linear_params(2, 3, RNG0(0), n_q=v), "n_q", [0, 2.5]),
+    (lambda v: rnn.init_linear_params(2, 3, RNG0(0), n_q=2, dtype=v), "dtype", [int, "float16", "f8x"]),
+    (lambda v: lstm.init_params(2, 3, RNG0(0), forget_bias=v), "forget_bias", [np.nan, "1"]),
+    (lambda v: rnn.draw_xi(v, 0.5, RNG0(0)), "T", [0, 2.5]),
+    (lambda v: rnn.draw_xi(5, 0.5, v), "rng", [None, 1]),
+]
+TRUNCATION = [  # the truncation settings of both models, through backward and loss_and_grads
+    ("mode", {"mode": "sideways"}), ("k", {"mode": "truncated"}), ("k", {"mode": "truncated", "k": 0}),
+    ("k", {"mode": "truncated", "k": 1.5}), ("k", {"mode": "full", "k": 2}),
+    ("pi", {"mode": "truncated", "k": 2, "pi": 0.5}), ("pi", {"mode": "randomized", "pi": 0.0, "rng": RNG0(0)}),
+    ("pi", {"mode": "randomized", "pi": 1.5, "rng": RNG0(0)}), ("rng", {"mode": "randomized", "pi": 0.5, "rng": 3}),
+    ("xi", {"mode": "randomized", "xi": np.ones(2)}), ("xi", {"mode": "randomized", "xi": -np.ones(4)}),
+    ("xi", {"mode": "randomized", "xi": np.ones(4), "pi": 0.5}),
+]
+
+
+@pytest.mark.parametrize("call,name,bad", MORE_SETTINGS, ids=[f"{c[1]}-{i}" for i, c in enumerate(MORE_SETTINGS)])
+def test_more_settings_out_of_range_name_themselves(call, name, bad):
+    for v in bad:
+        with pytest.raises((ValueError, TypeError), match=f"argument '{re.escape(name)}"):   # also 'dims[1]'
+            call(v)
+
+
+@pytest.mark.parametrize("model", [rnn, lstm], ids=["rnn", "lstm"])
+@pytest.mark.parametrize("name,setting", TRUNCATION, ids=[f"{n}-{i}" for i, (n, _) in enumerate(TRUNCATION)])
+def test_truncation_settings_name_themselves(model, name, setting):
+    P = model.init_params(2, 3, RNG0(0), n_z=2)
+    x = RNG0(1).standard_normal((4, 2, 2))
+    h, cache = model.forward(P, x)
+    for call in (lambda: model.backward(np.ones_like(h), cache, **setting),
+                 lambda: model.loss_and_grads(P, x, np.zeros(2, int), **setting)):
+        with pytest.raises((ValueError, TypeError), match=f"argument '{name}'|'{name}'"):
+            call()
+
+
+CALLBACKS = [  # a user's function that returns the wrong thing: named, never a numpy traceback or a NaN answer
+    (lambda f: ad.power_iteration(f, 3, v0=np.ones(3)), "matvec"),
+    (lambda f: ad.lanczos(f, 3, v0=np.ones(3)), "matvec"),
+    (lambda f: ad.lanczos_top(f, 3, v0=np.ones(3)), "matvec"),
+    (lambda f: optim.gradient_descent(f, np.ones(3), 0.1, 2), "grad"),
+]
+WRONG_RESULTS = [lambda v: np.full(3, np.nan) if np.all(np.isfinite(v)) else v, lambda v: v + 1j, lambda v: v[:2],
+                 lambda v: np.ones((3, 3)), lambda v: "abc", lambda v: v > 0, lambda v: None]
+
+
+@pytest.mark.parametrize("call,name", CALLBACKS, ids=[f"{c[1]}-{i}" for i, c in enumerate(CALLBACKS)])
+@pytest.mark.parametrize("wrong", range(len(WRONG_RESULTS)))
+def test_a_callback_that_returns_nonsense_is_named(call, name, wrong):
+    if name == "grad" and wrong == 0:
+        return                                  # a diverging descent may reach NaN: shown on the plot (by design)
+    with pytest.raises((ValueError, TypeError), match=f"argument '{name}'"):
+        call(WRONG_RESULTS[wrong])
+
+
+LABELLED = {  # (call with labels y for a problem of K = 3 classes and B = 4 examples, its argument name)
+    "functional.onehot": lambda y: F.onehot(y, 3),
+    "functional.cross_entropy": lambda y: F.cross_entropy(np.eye(3)[:, [0, 1, 2, 0]], y),
+    "mlp.accuracy": lambda y: mlp.accuracy(mlp.init_params([2, 3], RNG0(0)), np.ones((2, 4)), y),
+    "mlp.loss_and_grads": lambda y: mlp.loss_and_grads(mlp.init_params([2, 3], RNG0(0)), np.ones((2, 4)), y),
+    "autodiff.mlp_loss_graph": lambda y: ad.mlp_loss_graph(mlp.init_params([2, 3], RNG0(0)), np.ones((2, 4)),
+                                                           y)[0].value,
+    "rnn.loss_and_grads": lambda y: rnn.loss_and_grads(rnn.init_params(2, 3, RNG0(0), n_z=3), np.ones((2, 2, 4)), y),
+    "lstm.loss_and_grads": lambda y: lstm.loss_and_grads(lstm.init_params(2, 3, RNG0(0), n_z=3), np.ones((2, 2, 4)),
+                                                         y),
+}
+
+
+@pytest.mark.parametrize("name", LABELLED)
+@SETTINGS
+@given(labels=st.lists(st.integers(-2, 4), min_size=0, max_size=6),
+       form=st.sampled_from(["int64", "int32", "list", "float64", "bool", "column", "object"]))
+def test_labels_are_in_range_or_refused(name, labels, form):
+    """Integer class labels ``(B,)`` in ``0 … K-1``: the same answer as an int64 array, else refused naming y."""
+    y = {"int64": np.array(labels, np.int64), "int32": np.array(labels, np.int32), "list": labels,
+         "float64": np.array(labels, float), "bool": np.array(labels, bool), "object": np.array(labels, object),
+         "column": np.array(labels, np.int64)[:, None]}[form]
+    size_ok = len(labels) == 4 or (name == "functional.onehot" and (labels or form != "list"))
+    good = size_ok and all(0 <= v < 3 for v in labels) and form in ("int64", "int32", "list", "float64") and \
+        (labels or form != "float64")                       # 1.0, 2.0 are labels; an empty float array is not
+    status, got = outcome(lambda: LABELLED[name](y))
+    if not good:
+        assert status == "refused", f"{form} labels {labels} accepted: {got!r}"
+        assert "argument 'y'" in got, got
+        return
+    assert status == "ok", got
+    assert_same(got, LABELLED[name](np.array(labels, np.int64)), 1e-12, name)
+    if name == "functional.onehot":
+        np.testing.assert_array_equal(got, np.eye(3)[labels].T)
+
+
+# ---------------------------------------------------------------- invariants of the generators and counters
+
+@SETTINGS
+@given(n_per_class=st.integers(1, 20), n_classes=st.integers(2, 4), noise=st.floats(0, 1), turns=st.floats(0.1, 3),
+       seed=st.integers(0, 99))
+def test_spirals(n_per_class, n_classes, noise, turns, seed):
+    X, y = data.spirals(RNG0(seed), n_per_class, n_classes, noise=noise, turns=turns)
+    assert X.shape == (2, n_per_class * n_classes) and y.shape == (n_per_class * n_classes,)
+    np.testing.assert_array_equal(np.bincount(y), [n_per_class] * n_classes)
+    t = np.tile(np.linspace(0, 1, n_per_class), n_classes)          # the radius is t: noise only turns the angle
+    np.testing.assert_allclose(np.hypot(*X), t, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 50), noise=st.floats(0, 1), low=st.floats(-5, 0), width=st.floats(0.1, 5),
+       seed=st.integers(0, 99))
+def test_noisy_regression(n, noise, low, width, seed):
+    X, Y = data.noisy_regression(RNG0(seed), n, noise=noise, low=low, high=low + width)
+    assert X.shape == Y.shape == (1, n) and np.all(np.diff(X) >= 0)
+    assert np.all((X >= low) & (X <= low + width))
+    if noise == 0:
+        np.testing.assert_allclose(Y, np.sin(X) + 0.3 * X, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 10), T=st.integers(2, 12), seed=st.integers(0, 99))
+def test_adding_problem(n, T, seed):
+    x, y = data.adding_problem(n, T, RNG0(seed))
+    assert x.shape == (T, 2, n) and y.shape == (1, n)
+    marks = x[:, 1]
+    assert np.all(marks.sum(axis=0) == 2) and np.all(marks[:T // 2].sum(axis=0) == 1)   # one in each half
+    np.testing.assert_allclose(y[0], (x[:, 0] * marks).sum(axis=0), atol=1e-12)
+    assert np.all((x[:, 0] >= 0) & (x[:, 0] < 1))
+
+
+@SETTINGS
+@given(n=st.integers(1, 10), lag=st.integers(1, 8), n_symbols=st.integers(2, 5), amplitude=st.floats(0.1, 5),
+       seed=st.integers(0, 99))
+def test_delayed_recall(n, lag, n_symbols, amplitude, seed):
+    x, y = data.delayed_recall(n, lag, RNG0(seed), n_symbols=n_symbols, amplitude=amplitude)
+    assert x.shape == (lag + 1, n_symbols + 1, n) and y.shape == (n,) and y.dtype.kind == "i"
+    np.testing.assert_allclose(x[0, y, np.arange(n)], amplitude)       # step 1 shows the symbol to recall
+    np.testing.assert_allclose(x[:, -1], np.r_[[amplitude], np.zeros(lag)][:, None] * np.ones(n))   # marker
+    np.testing.assert_allclose(x[:, :-1].sum(axis=1), amplitude)          # one symbol a step
+
+
+@SETTINGS
+@given(widths=st.lists(st.integers(1, 4), min_size=2, max_size=4), activation=st.booleans(), seed=st.integers(0, 9))
+def test_jacobian_costs_are_what_is_measured(widths, activation, seed):
+    rng = RNG0(seed)
+    Ws = [rng.standard_normal((b, a)) for a, b in zip(widths, widths[1:])]
+    out, x, _ = ad.tanh_chain_graph(rng.standard_normal((widths[0], 1)), Ws, activation=activation)
+    cost = ad.chain_jacobian_cost(widths, activation=activation)
+    assert ad.jacobian_forward(out, [x]).multiply_adds == cost["forward"]
+    assert ad.jacobian_reverse(out, [x]).multiply_adds == cost["reverse"]
+    matrices = [rng.standard_normal((a, b)) for a, b in zip(widths, widths[1:])] + [np.ones((widths[-1], 1))]
+    for order in ("left", "right"):
+        product, measured = ad.chain_multiply(matrices, order)
+        assert measured == ad.chain_cost(ad.chain_dims(matrices), order)
+        np.testing.assert_allclose(product, np.linalg.multi_dot(matrices), rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 3), T=st.integers(1, 3), seed=st.integers(0, 9))
+def test_rnn_gradient_cost_is_what_is_measured(n, T, seed):
+    rng = RNG0(seed)
+    L, W_hh = ad.rnn_loss_graph(*(rng.standard_normal(s) for s in ((n, n), (T, n, 1), (n, 1), (n, 1))))
+    cost = ad.rnn_gradient_cost(n, T)
+    assert ad.jacobian_forward(L, [W_hh]).multiply_adds == cost["forward"]
+    assert ad.jacobian_reverse(L, [W_hh]).multiply_adds == cost["reverse"]
+
+
+@st.composite
+def graphs(draw):
+    """A random graph on one variable w: each node an op of two earlier nodes (shared subexpressions)."""
+    w = G.variable(0.3, "w")
+    nodes = [w]
+    for _ in range(draw(st.integers(0, 7))):
+        a, b = draw(st.sampled_from(nodes)), draw(st.sampled_from(nodes))
+        nodes.append(draw(st.sampled_from([G.add, G.mul, G.maximum]))(a, b))
+    return w, nodes
+
+
+def paths_brute_force(out, w):
+    """(number of paths, total edges over them) from w to out, by listing every path."""
+    if out is w:
+        return 1, 0
+    P = L = 0
+    for i in out.inputs:
+        p, length = paths_brute_force(i, w)
+        P, L = P + p, L + length + p
+    return P, L
+
+
+@SETTINGS
+@given(graph=graphs())
+def test_topological_order_and_operation_counts(graph):
+    w, nodes = graph
+    out = nodes[-1]
+    order = G.topological_order(out)
+    position = {n.id: i for i, n in enumerate(order)}
+    assert len(position) == len(order) and order[-1] is out
+    assert all(position[i.id] < position[n.id] for n in order for i in n.inputs)
+    c = G.operation_counts(out, w)
+    P, L = paths_brute_force(out, w)
+    assert c["paths"] == P and c["naive"] == (L + P - 1 if P else 0)
+    if out is not w:
+        counter = {}
+        G.backprop(out, wrt=[w], counter=counter)
+        assert counter["mul"] == c["edges"] and counter["mul"] + counter.get("add", 0) == c["backprop"]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_an_op_of_ones_own(data):
+    """``Op(name, f, grad)``: callable on arrays and on nodes, ``bprop`` gives ``G · f'``, NaN is refused by name."""
+    rng = RNG0(data.draw(st.integers(0, 99)))
+    cube = G.Op("cube", lambda x: x ** 3, lambda x, out, G_: G_ * 3 * x ** 2)
+    x = normal(rng, dim(data, 1), dim(data, 1))
+    np.testing.assert_allclose(cube(x), x ** 3)
+    v = G.variable(x, "x")
+    np.testing.assert_allclose(G.backprop(G.reduce_sum(cube(v)))["x"], 3 * x ** 2)
+    upstream = normal(rng, *x.shape)
+    np.testing.assert_allclose(cube.bprop([x], x ** 3, upstream)[0], upstream * 3 * x ** 2)
+    assert cube.bprop([x], x ** 3, upstream, needs=[False]) == [None]
+    root = G.Op("root", np.sqrt, lambda x, out, G_: G_ / (2 * out))
+    with pytest.raises(ValueError, match="op 'root'"):
+        root(G.variable(-1.0 - np.abs(x), "x"))
+
+
+@SETTINGS
+@given(tree=st.recursive(st.tuples(st.integers(0, 3), st.integers(0, 2)).map(lambda s: np.ones(s, bool)),
+                         lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text("abc", max_size=2),
+                                                                                             kids, max_size=3)),
+                         max_leaves=6), seed=st.integers(0, 99))
+def test_random_like_keeps_the_structure(tree, seed):
+    """Only the structure and shapes of ``tree`` matter (any dtype); the draws are ``rng``'s normals in order."""
+    out = gc.random_like(tree, RNG0(seed))
+    leaves, drawn = gc._leaves(tree), gc._leaves(out)
+    assert [a.shape for a in leaves] == [b.shape for b in drawn] and all(b.dtype == np.float64 for b in drawn)
+    rng = RNG0(seed)
+    for b in drawn:
+        np.testing.assert_array_equal(b, rng.standard_normal(b.shape))
+    assert type(out) is type(tree)
+
+
+@SETTINGS
+@given(depth=st.integers(1, 4), width=st.integers(1, 4), gain=st.floats(0.1, 3), seed=st.integers(0, 99))
+def test_tanh_chain_weights_scale_with_the_gain(depth, width, gain, seed):
+    Ws = ad.tanh_chain_weights(depth, width, gain, RNG0(seed))
+    ones = ad.tanh_chain_weights(depth, width, 1.0, RNG0(seed))
+    assert len(Ws) == depth and all(W.shape == (width, width) for W in Ws)
+    for W, W1 in zip(Ws, ones):
+        np.testing.assert_allclose(W, gain * W1, rtol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 6), seed=st.integers(0, 99))
+def test_random_orthogonal(n, seed):
+    Q = D.random_orthogonal(n, RNG0(seed))
+    np.testing.assert_allclose(Q.T @ Q, np.eye(n), atol=1e-12)
+
+
+@SETTINGS
+@given(sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4), B=st.integers(1, 4),
+       dtype=st.sampled_from(["float64", "float32"]), bias=st.booleans(), seed=st.integers(0, 9))
+def test_mlp_init_and_cache_size(sizes, B, dtype, bias, seed):
+    P = mlp.init_params(sizes, RNG0(seed), bias=bias, dtype=dtype)
+    assert all(P[f"W{k}"].shape == (sizes[k], sizes[k - 1]) and P[f"W{k}"].dtype == dtype for k in range(1, len(sizes)))
+    assert all(np.all(P[f"b{k}"] == 0) for k in range(1, len(sizes))) if bias else not any(k[0] == "b" for k in P)
+    _, cache = mlp.forward(P, np.ones((sizes[0], B)))
+    # the stored a_k of every layer and h_k of every hidden layer (h_0 = x is the caller's)
+    assert mlp.cache_nbytes(cache) == np.dtype(dtype).itemsize * B * (2 * sum(sizes[1:-1]) + sizes[-1])
+
+
+@pytest.mark.parametrize("model", [rnn, lstm], ids=["rnn", "lstm"])
+@SETTINGS
+@given(n_x=st.integers(1, 3), n_h=st.integers(1, 3), n_z=st.one_of(st.none(), st.integers(1, 3)),
+       dtype=st.sampled_from(["float64", "float32"]), seed=st.integers(0, 9))
+def test_sequence_model_init(model, n_x, n_h, n_z, dtype, seed):
+    P = model.init_params(n_x, n_h, RNG0(seed), n_z=n_z, dtype=dtype)
+    assert all(v.dtype == dtype for v in P.values())
+    assert ("W_hz" in P) == (n_z is not None) and (n_z is None or P["W_hz"].shape == (n_z, n_h))
+    if model is rnn:
+        assert P["W_hh"].shape == (n_h, n_h) and P["W_xh"].shape == (n_h, n_x)
+        rho = D.spectral_radius(rnn.init_params(n_x, n_h, RNG0(seed), spectral_radius=0.7)["W_hh"])
+        assert rho == pytest.approx(0.7, rel=1e-9)
+        L = rnn.init_linear_params(n_x, n_h, RNG0(seed), n_q=2, spectral_radius=1.2)
+        assert D.spectral_radius(L["W_hh"]) == pytest.approx(1.2, rel=1e-9) and L["W_qh"].shape == (2, n_h)
+    else:
+        assert all(P[f"W_{g}"].shape == (n_h, n_h + n_x) for g in "fico") and np.all(P["b_f"] == 1.0)
+
+
+@SETTINGS
+@given(T=st.integers(1, 30), pi=st.floats(0.05, 1.0), seed=st.integers(0, 99))
+def test_draw_xi(T, pi, seed):
+    xi = rnn.draw_xi(T, pi, RNG0(seed))
+    assert xi.shape == (T,) and np.all((xi == 0) | np.isclose(xi, 1 / pi))
+    np.testing.assert_array_equal(xi, (RNG0(seed).random(T) < pi) / pi)
+
+
+# ---------------------------------------------------------------- the inventory: no public function slips through
+#
+# Every public bpcore function (and method of a bpcore class) that a lesson or the README calls must have an
+# entry in PROPERTY_TESTS naming the property test(s) that cover it, or sit in EXEMPT with a reason. The
+# inventory is computed from the notebooks' code cells and the README, so a new function used by a lesson
+# fails test_every_public_function_a_lesson_uses_has_a_property_test until it gets one.
+
+ROOT = Path(__file__).resolve().parent.parent
+EXEMPT = {  # module prefix: why it has no property test here
+    "bpcore.plots.": "draws a figure; tests/test_widgets_render.py and the lessons' nbval runs exercise it",
+    "bpcore.widgets.": "an explorer; its computation has tests in tests/test_widgets_*.py",
+    "bpcore.diagrams.": "draws images/; tests/test_diagrams.py",
+}
+
+
+def _sources():
+    """``(where, python code)`` of every lesson's code cells and of the README's code and inline code."""
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        yield nb.name, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    readme = (ROOT / "README.md").read_text()
+    yield "README.md", "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    yield "README.md (inline)", "\n".join(re.findall(r"`([^`\n]*\w\([^`\n]*)`", readme))
+
+
+def _modules(tree, text):
+    """Names bound to bpcore modules by the imports of ``tree``, plus the README's habit (``rnn.forward``)."""
+    alias = {m: f"bpcore.{m}" for m in ("graph", "gradcheck", "functional", "mlp", "optim", "rnn", "lstm",
+                                        "sequence", "diagnostics", "data", "autodiff", "validate")}
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bpcore"):
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                target = full if _is_module(full) else None
+                if target:
+                    alias[a.asname or a.name] = target
+                else:
+                    imported[a.asname or a.name] = full
+        elif isinstance(node, ast.Import):
+            alias |= {a.asname or a.name: a.name for a in node.names if a.name.startswith("bpcore")}
+    return alias, imported
+
+
+def _is_module(name):
+    try:
+        importlib.import_module(name)
+        return True
+    except ImportError:
+        return False
+
+
+def _parse(text):
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:        # README fragments: parse them one by one, skip what is not Python
+        body = []
+        for line in lines:
+            try:
+                body += ast.parse(line.strip()).body
+            except SyntaxError:
+                pass
+        return ast.Module(body=body, type_ignores=[])
+
+
+def _bpcore_classes():
+    mods = [importlib.import_module(f"bpcore.{m}") for m in ("graph", "gradcheck", "autodiff")]
+    return {f"{m.__name__}.{n}": c for m in mods for n, c in vars(m).items()
+            if isinstance(c, type) and c.__module__ == m.__name__ and not n.startswith("_")}
+
+
+def public_functions_used():
+    """{'bpcore.module.name' or 'bpcore.module.Class.method': [where]} for every public callable used."""
+    used = {}
+    methods = {n: f"{cls}.{n}" for cls, c in _bpcore_classes().items()
+               for n, v in vars(c).items() if not n.startswith("_") and callable(v)}
+    for where, text in _sources():
+        tree = _parse(text)
+        alias, imported = _modules(tree, text)
+        names = list(imported.values())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in alias:
+                names.append(f"{alias[node.value.id]}.{node.attr}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+                names.append(methods[node.func.attr])
+        for full in names:
+            module, _, attr = full.rpartition(".")
+            obj = getattr(importlib.import_module(module), attr, None) if _is_module(module) else None
+            if full in methods.values() or (obj is not None and callable(obj) and not attr.startswith("_")):
+                used.setdefault(full, set()).add(where)
+    return used
+
+
+PROPERTY_TESTS = {  # public function → the property tests that cover it (plus every POISON case, added below)
+    "bpcore.functional.sigmoid": ["test_activations"],
+    "bpcore.functional.sigmoid_grad": ["test_activations"],
+    "bpcore.functional.cross_entropy": ["test_cross_entropy_and_its_gradient",
+                                        "test_labels_are_in_range_or_refused[functional.cross_entropy]"],
+    "bpcore.functional.softmax_cross_entropy_grad": ["test_cross_entropy_and_its_gradient"],
+    "bpcore.functional.squared_error": ["test_squared_error"],
+    "bpcore.functional.onehot": ["test_labels_are_in_range_or_refused[functional.onehot]",
+                                 "test_settings_out_of_range_name_themselves"],
+    "bpcore.graph.variable": ["test_graph_variable_refuses_what_is_not_a_real_number"],
+    "bpcore.graph.parse": ["test_parse_never_crashes"],
+    "bpcore.graph.topological_order": ["test_topological_order_and_operation_counts"],
+    "bpcore.graph.operation_counts": ["test_topological_order_and_operation_counts"],
+    "bpcore.graph.Op": ["test_an_op_of_ones_own"],
+    "bpcore.graph.Op.bprop": ["test_an_op_of_ones_own"],
+    "bpcore.autodiff.chain_cost": ["test_jacobian_costs_are_what_is_measured",
+                                   "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.autodiff.chain_jacobian_cost": ["test_jacobian_costs_are_what_is_measured",
+                                            "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.autodiff.rnn_gradient_cost": ["test_rnn_gradient_cost_is_what_is_measured",
+                                          "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.autodiff.tanh_chain_weights": ["test_tanh_chain_weights_scale_with_the_gain",
+                                           "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.autodiff.power_iteration": ["test_a_callback_that_returns_nonsense_is_named"],
+    "bpcore.autodiff.lanczos": ["test_a_callback_that_returns_nonsense_is_named"],
+    "bpcore.autodiff.lanczos_top": ["test_a_callback_that_returns_nonsense_is_named"],
+    "bpcore.autodiff.mlp_loss_graph": ["test_labels_are_in_range_or_refused[autodiff.mlp_loss_graph]"],
+    "bpcore.data.spirals": ["test_spirals", "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.data.noisy_regression": ["test_noisy_regression", "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.data.adding_problem": ["test_adding_problem", "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.data.delayed_recall": ["test_delayed_recall", "test_settings_out_of_range_name_themselves"],
+    "bpcore.diagnostics.random_orthogonal": ["test_random_orthogonal",
+                                             "test_more_settings_out_of_range_name_themselves"],
+    "bpcore.mlp.init_params": ["test_mlp_init_and_cache_size", "test_models_refuse_parameters_that_cannot_train"],
+    "bpcore.mlp.cache_nbytes": ["test_mlp_init_and_cache_size"],
+    "bpcore.mlp.accuracy": ["test_labels_are_in_range_or_refused[mlp.accuracy]"],
+    "bpcore.mlp.loss_and_grads": ["test_models_on_any_input",
+                                  "test_labels_are_in_range_or_refused[mlp.loss_and_grads]"],
+    "bpcore.optim.gradient_descent": ["test_a_callback_that_returns_nonsense_is_named"],
+    "bpcore.optim.clip_by_global_norm": ["test_global_norm_and_clipping"],
+    "bpcore.rnn.init_params": ["test_sequence_model_init[rnn]", "test_models_refuse_parameters_that_cannot_train"],
+    "bpcore.rnn.init_linear_params": ["test_sequence_model_init[rnn]"],
+    "bpcore.rnn.draw_xi": ["test_draw_xi", "test_settings_out_of_range_name_themselves"],
+    "bpcore.rnn.backward": ["test_truncation_settings_name_themselves[rnn]"],
+    "bpcore.rnn.loss_and_grads": ["test_models_on_any_input", "test_truncation_settings_name_themselves[rnn]",
+                                  "test_labels_are_in_range_or_refused[rnn.loss_and_grads]"],
+    "bpcore.lstm.init_params": ["test_sequence_model_init[lstm]", "test_models_refuse_parameters_that_cannot_train"],
+    "bpcore.lstm.backward": ["test_truncation_settings_name_themselves[lstm]"],
+    "bpcore.lstm.loss_and_grads": ["test_models_on_any_input", "test_truncation_settings_name_themselves[lstm]",
+                                   "test_labels_are_in_range_or_refused[lstm.loss_and_grads]"],
+}
+for _key in POISON:
+    PROPERTY_TESTS.setdefault("bpcore." + _key.split("(")[0], []).append(f"test_one_argument_poisoned[{_key}]")
+
+
+def _resolve(name):
+    """The object a 'bpcore.module.name' or 'bpcore.module.Class.method' entry names, or None."""
+    parts = name.split(".")
+    for cut in (len(parts) - 1, len(parts) - 2):
+        module = ".".join(parts[:cut])
+        if _is_module(module):
+            obj = importlib.import_module(module)
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr, None)
+            return obj
+    return None
+
+
+def test_every_public_function_a_lesson_uses_has_a_property_test():
+    used = public_functions_used()
+    missing = {name: sorted(where) for name, where in used.items()
+               if name not in PROPERTY_TESTS and not any(name.startswith(p) for p in EXEMPT)}
+    assert not missing, ("public functions used by a lesson or the README without a property test; add one and "
+                         f"an entry to PROPERTY_TESTS: {missing}")
+    assert len(used) > 100      # the inventory itself works: the lessons use over a hundred public functions
+
+
+def test_the_table_names_real_functions_and_tests():
+    params = {"test_one_argument_poisoned": POISON, "test_labels_are_in_range_or_refused": LABELLED,
+              "test_sequence_model_init": {"rnn", "lstm"}, "test_truncation_settings_name_themselves": {"rnn", "lstm"}}
+    for name, tests in PROPERTY_TESTS.items():
+        assert callable(_resolve(name)) and not name.rsplit(".", 1)[1].startswith("_"), f"no public {name}"
+        for test in tests:
+            fn, _, param = test.partition("[")
+            assert callable(globals().get(fn)) and fn.startswith("test_"), f"{name}: no test {fn}"
+            assert not param or param[:-1] in params[fn], f"{name}: {fn} has no case {param[:-1]}"
