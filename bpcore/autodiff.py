@@ -133,6 +133,13 @@ def chain_dims(matrices) -> tuple:
     return tuple([ms[0].shape[0]] + [m.shape[1] for m in ms])
 
 
+def _check_dims(dims) -> list:
+    d = [int(check_scalar(f"dims[{i}]", x, low=1, integer=True)) for i, x in enumerate(dims)]
+    if len(d) < 3:
+        raise ValueError(f"argument 'dims': expected at least 3 positive sizes, got {tuple(d)}")
+    return d
+
+
 def chain_cost(dims, order: str) -> int:
     """Multiply–adds of ``M_1 M_2 … M_k`` with ``M_i`` of shape ``(d_{i-1}, d_i)``, taken in one order.
 
@@ -142,9 +149,7 @@ def chain_cost(dims, order: str) -> int:
     With ``d_k = 1`` (a vector ``d`` at the right end) the first is ``Σ d_{i-1} d_i``, all matrix–vector
     products; in the second every product but the last is matrix–matrix.
     """
-    d = [int(check_scalar(f"dims[{i}]", x, low=1, integer=True)) for i, x in enumerate(dims)]
-    if len(d) < 3:
-        raise ValueError(f"argument 'dims': expected at least 3 positive sizes, got {tuple(d)}")
+    d = _check_dims(dims)
     k = len(d) - 1
     if order == "right":
         return sum(d[i - 1] * d[i] * d[k] for i in range(1, k))
