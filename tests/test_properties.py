@@ -934,6 +934,19 @@ POISON |= {
                               lambda params, x, dout, xi: lstm.backward(dout, lstm.forward(params, x)[1],
                                                                         mode="randomized", xi=xi), targets=("xi",)),
 }
+POISON |= {  # public functions the lessons do not call directly, covered all the same
+    "autodiff.vjp": Case(plus(product_problem, x=lambda rng, a: a["x"]),
+                         lambda W, x, upstream: (lambda out, w: ad.vjp(out, upstream, [w]))(
+                             *(lambda w: (w @ G.constant(x), w))(G.variable(W, "W"))),
+                         lambda W, x, upstream: [upstream @ x.T], targets=("upstream",),
+                         error_name={"upstream": "cotangent"}),
+    "rnn.output_forward": Case(plus(rnn_step_problem, params=lambda rng, a: {  # the output layer only
+                                   k: v for k, v in rnn.init_params(1, a["h_prev"].shape[0], rng, n_z=2).items()
+                                   if k in rnn.OUTPUT_KEYS}),
+                               lambda params, x_t, h_prev: rnn.output_forward(params, h_prev)[0],
+                               lambda params, x_t, h_prev: params["W_hz"] @ h_prev + params["b_z"],
+                               targets=("params", "h_prev"), error_name={"h_prev": "h_t"}),
+}
 TRAINABLE = ("int64", "float16")      # parameters refuse these by design (validate.check_parameter)
 for _name, _case in POISON.items():
     if _name.split(".")[0] in ("mlp", "rnn", "lstm") or _name == "optim.train":
