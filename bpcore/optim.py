@@ -49,8 +49,8 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m) or not np.isfinite(r):
-        bad = next(k for k, g in grads.items() if not np.all(np.isfinite(np.asarray(g))))
-        raise ValueError(f"argument 'grads['{bad}']': holds NaN or inf, so the global norm is {m * r}; clipping "
+        bad = next((f"grads['{k}']" for k, g in grads.items() if not np.all(np.isfinite(g))), "grads")
+        raise ValueError(f"argument '{bad}': holds NaN or inf, so the global norm is {m * r}; clipping "
                          "cannot repair NaN/inf gradients (lower the learning rate or find the overflow)")
     norm = m * r if np.isfinite(m * r) else np.inf
     scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
