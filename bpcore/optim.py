@@ -100,7 +100,8 @@ def newton_step(x, g, H):
     g = check_array("g", g, ("n",), dims)
     H = check_array("H", H, ("n", "n"), dims)
     try:
-        return x - np.linalg.solve(H.astype(np.float32) if H.dtype == np.float16 else H, g)   # no float16 linalg
+        dt = np.result_type(H, g, np.float32)                       # numpy's linalg has no float16
+        return x - np.linalg.solve(H.astype(dt, copy=False), g.astype(dt, copy=False))
     except np.linalg.LinAlgError as err:
         raise ValueError(f"argument 'H': the Hessian is singular, the Newton step is undefined ({err})") from None
 
