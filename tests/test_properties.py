@@ -1477,6 +1477,10 @@ PROPERTY_TESTS = {  # public function → the property tests that cover it (plus
     "bpcore.lstm.loss_and_grads": ["test_models_on_any_input", "test_truncation_settings_name_themselves[lstm]",
                                    "test_labels_are_in_range_or_refused[lstm.loss_and_grads]"],
 }
+for _fn in ("tanh", "tanh_grad", "relu", "relu_grad", "identity", "identity_grad", "softmax", "log_softmax"):
+    PROPERTY_TESTS[f"bpcore.functional.{_fn}"] = ["test_activations"]      # not called by a lesson, covered too
+PROPERTY_TESTS["bpcore.functional.squared_error_grad"] = ["test_squared_error"]
+PROPERTY_TESTS["bpcore.optim.minibatches"] = ["test_more_settings_out_of_range_name_themselves"]
 for _key in POISON:
     PROPERTY_TESTS.setdefault("bpcore." + _key.split("(")[0], []).append(f"test_one_argument_poisoned[{_key}]")
 
