@@ -133,6 +133,13 @@ def chain_dims(matrices) -> tuple:
     return tuple([ms[0].shape[0]] + [m.shape[1] for m in ms])
 
 
+def _check_dims(dims) -> list:
+    d = [int(check_scalar(f"dims[{i}]", x, low=1, integer=True)) for i, x in enumerate(dims)]
+    if len(d) < 3:
+        raise ValueError(f"argument 'dims': expected at least 3 positive sizes, got {tuple(d)}")
+    return d
+
+
 def chain_cost(dims, order: str) -> int:
     """Multiply–adds of ``M_1 M_2 … M_k`` with ``M_i`` of shape ``(d_{i-1}, d_i)``, taken in one order.
 
@@ -142,9 +149,7 @@ def chain_cost(dims, order: str) -> int:
     With ``d_k = 1`` (a vector ``d`` at the right end) the first is ``Σ d_{i-1} d_i``, all matrix–vector
     products; in the second every product but the last is matrix–matrix.
     """
-    d = [int(x) for x in dims]
-    if len(d) < 3 or min(d) < 1:
-        raise ValueError(f"argument 'dims': expected at least 3 positive sizes, got {tuple(d)}")
+    d = _check_dims(dims)
     k = len(d) - 1
     if order == "right":
         return sum(d[i - 1] * d[i] * d[k] for i in range(1, k))
@@ -195,6 +200,14 @@ def _start_vector(n, v0, rng):
     return v0 / norm
 
 
+def _apply(matvec, v):
+    """``matvec(v)`` as ``len(v)`` real finite numbers (a column ``(n, 1)`` is fine), or an error naming ``matvec``."""
+    w = check_array("matvec", matvec(v))
+    if w.size != v.size:
+        raise ValueError(f"argument 'matvec': expected A v with {v.size} entries (like v), got shape {w.shape}")
+    return w.reshape(v.shape).astype(np.float64, copy=False)
+
+
 def power_iteration(matvec, n: int, *, v0=None, rng: np.random.Generator | None = None, tol: float = 1e-12,
                     max_iter: int = 5000) -> Eigen:
     """The eigenvalue of largest magnitude of a symmetric operator given only ``v ↦ A v``.
@@ -209,7 +222,7 @@ def power_iteration(matvec, n: int, *, v0=None, rng: np.random.Generator | None 
     v = _start_vector(n, v0, rng)
     lam, res = 0.0, np.inf
     for it in range(1, max_iter + 1):
-        w = np.asarray(matvec(v), dtype=float).reshape(n)
+        w = _apply(matvec, v)
         lam = float(v @ w)
         res = float(np.linalg.norm(w - lam * v))
         if res <= tol * abs(lam):
@@ -240,7 +253,7 @@ def lanczos(matvec, n: int, k: int | None = None, *, v0=None, rng: np.random.Gen
     q_prev, b_prev, m = np.zeros(n), 0.0, k
     for j in range(k):
         Q[:, j] = q
-        w = np.asarray(matvec(q), dtype=float).reshape(n) - b_prev * q_prev
+        w = _apply(matvec, q) - b_prev * q_prev
         alpha[j] = q @ w
         w -= alpha[j] * q
         w -= Q[:, : j + 1] @ (Q[:, : j + 1].T @ w)  # full re-orthogonalization
@@ -271,7 +284,7 @@ def lanczos_top(matvec, n: int, *, v0=None, rng: np.random.Generator | None = No
     while True:
         theta, Y, _ = lanczos(matvec, n, k, v0=v)
         y = Y[:, -1]
-        res = float(np.linalg.norm(np.asarray(matvec(y), float).reshape(n) - theta[-1] * y))
+        res = float(np.linalg.norm(_apply(matvec, y) - theta[-1] * y))
         products += Y.shape[1] + 1
         if res <= tol * abs(theta[-1]) or k >= max_steps or Y.shape[1] < k:
             return Eigen(float(theta[-1]), y, products, res)
@@ -637,7 +650,7 @@ def mlp_loss_graph(params: dict, x, y, *, activation: str = "tanh", weight_decay
     ``softmax(z) - onehot(y)``), and ``build_grad`` can differentiate the result once more.
     """
     from bpcore import graph as g
-    from bpcore.functional import onehot
+    from bpcore.functional import check_labels, onehot
     from bpcore.mlp import n_layers
     acts = {"tanh": g.tanh, "sigmoid": g.sigmoid, "relu": g.relu}
     if activation not in acts:
@@ -652,7 +665,7 @@ def mlp_loss_graph(params: dict, x, y, *, activation: str = "tanh", weight_decay
         a = a + variables[f"b{k}"] if f"b{k}" in variables else a
         h = acts[activation](a) if k < l else a
     K, B = h.value.shape
-    Y = g.constant(onehot(y, K))
+    Y = g.constant(onehot(check_labels(y, K, B), K))
     J = (g.reduce_sum(g.log(g.constant(np.ones((1, K))) @ g.exp(h))) - g.reduce_sum(Y * h)) / float(B)
     if weight_decay:
         J = J + weight_decay * sum((g.reduce_sum(variables[f"W{k}"] ** 2.0) for k in range(2, l + 1)),
@@ -739,7 +752,7 @@ def finite_difference_hvp(hvp: HVP, v, *, step: float = 1e-4) -> np.ndarray:
     ``[8 (g(θ+hv) - g(θ-hv)) - (g(θ+2hv) - g(θ-2hv))] / (12 h)``; θ is restored afterwards.
     """
     from bpcore.graph import forward
-    v = check_array("v", v, (hvp.n,))
+    v = check_array("v", v, (hvp.n,)).astype(np.float64)      # ε·v in float16 would be rounded
     theta = [np.array(p.value, copy=True) for p in hvp.params]
 
     def grad_at(eps):
@@ -762,7 +775,8 @@ def finite_difference_jvp(output, tangents: dict, *, step: float = 1e-4) -> np.n
     if out.value is None:
         forward(out)
     base = {n: np.array(n.value, copy=True) for n in tangents}
-    dirs = {n: check_array(f"tangents[{n.name or n.label}]", t, np.shape(n.value)) for n, t in tangents.items()}
+    dirs = {n: check_array(f"tangents[{n.name or n.label}]", t, np.shape(n.value)).astype(np.float64)  # ε·ẋ in
+            for n, t in tangents.items()}                                                   # float16 is rounded
 
     def at(eps):
         return np.array(forward(out, feed={n: base[n] + eps * dirs[n] for n in base}), dtype=float)

@@ -23,16 +23,21 @@ from bpcore.validate import check_array, check_rng, check_scalar
 
 # ---------------------------------------------------------------- spectra of the recurrent matrix
 
+def _linalg_float(W):
+    """float16 as float32: numpy's linalg has no float16 kernels."""
+    return W.astype(np.float32) if W.dtype == np.float16 else W
+
+
 def singular_values(W) -> np.ndarray:
     """Singular values of ``W``, largest first; ``σ_max = singular_values(W)[0]`` is ``‖W‖₂``."""
     W = check_array("W", W, (None, None))
-    return np.linalg.svd(W, compute_uv=False)
+    return np.linalg.svd(_linalg_float(W), compute_uv=False)
 
 
 def spectral_radius(W) -> float:
     """Largest ``|eigenvalue|`` of a square ``W``. Never more than ``σ_max(W)``; equal for normal matrices."""
     W = check_array("W", W, ("n", "n"))
-    return float(np.max(np.abs(np.linalg.eigvals(W))))
+    return float(np.max(np.abs(np.linalg.eigvals(_linalg_float(W)))))
 
 
 def set_spectral_radius(W, rho: float) -> np.ndarray:
@@ -117,5 +122,6 @@ def pascanu_bound(W_hh, lags, *, gamma: float = 1.0) -> np.ndarray:
     """The upper bound ``(γ σ_max(W_hh))^{lag}`` on ``‖∂h_T/∂h_{T-lag}‖₂`` (γ = sup|φ'|: 1 for tanh)."""
     check_scalar("gamma", gamma, low=0, low_open=True)
     lags = check_array("lags", lags, (None,))
+    W_hh = check_array("W_hh", W_hh, ("n", "n"))
     with np.errstate(over="ignore"):
         return (gamma * singular_values(W_hh)[0]) ** lags.astype(np.float64)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bpcore.validate import check_array, check_dict, check_rng, check_scalar
+from bpcore.validate import ArgumentTypeError, check_array, check_dict, check_rng, check_scalar
 
 
 class GradcheckError(AssertionError):
@@ -41,10 +41,10 @@ def _as_dict(params):
     check_dict("params", params, nonempty=True)   # a check of nothing must not pass
     out = {}
     for k, v in params.items():
-        arr = np.asarray(v)
-        if arr.dtype.kind != "f":
-            raise ValueError(f"argument 'params': entry '{k}' must be a float array, got dtype {arr.dtype}")
-        check_array(f"params['{k}']", arr)                   # NaN/inf is the caller's point, not f's fault
+        arr = check_array(f"params['{k}']", v)   # integers become float64; NaN/inf is the caller's point, not f's
+        if arr.dtype == np.float16:
+            raise ArgumentTypeError(f"argument 'params['{k}']': expected float64 (or float32), got float16, whose "
+                                    "spacing (1e-3 near 1) swallows a finite-difference step")
         if arr.dtype != np.float64:
             warnings.warn(f"gradient check of '{k}' in {arr.dtype}: use float64 for thresholds "
                           "below 1e-4", PrecisionWarning, stacklevel=3)
@@ -269,7 +269,8 @@ def compare(analytic: dict, numerical: dict, kinks: dict | None = None, *, thres
         kink = np.zeros(n.shape, bool) if kinks is None else kinks[name]
         scale = np.abs(a) + np.abs(n)
         floor = max(floor_rel * (scale.max() if scale.size else 0.0), 1e-300)
-        rel = np.where(kink, 0.0, np.abs(a - n) / np.maximum(scale, floor))
+        with np.errstate(invalid="ignore", over="ignore"):    # an inf or NaN analytic entry is a FAIL row
+            rel = np.where(kink, 0.0, np.where(np.isfinite(a), np.abs(a - n) / np.maximum(scale, floor), np.inf))
         i = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.size else ()
         max_rel = float(rel[i]) if rel.size else 0.0
         max_abs = float(np.max(np.where(kink, 0.0, np.abs(a - n)))) if rel.size else 0.0
@@ -282,6 +283,8 @@ def compare(analytic: dict, numerical: dict, kinks: dict | None = None, *, thres
 def check_gradients(f, params: dict, grads: dict, *, threshold: float = 1e-8, step: float = 1e-4,
                     floor_rel: float = 1e-3) -> GradReport:
     """Compare ``grads`` (analytic ∂f/∂params) with finite differences of the scalar ``f(params)``."""
+    for k, g in check_dict("grads", grads).items():          # named as the caller knows them (NaN: a FAIL row)
+        check_array(f"grads['{k}']", g, finite=False)
     numerical, kinks = numerical_gradient(f, params, step=step)
     return compare(grads, numerical, kinks, threshold=threshold, floor_rel=floor_rel)
 
@@ -313,6 +316,9 @@ def check_vjp(forward, backward, params: dict, rng: np.random.Generator, *, thre
     once; then ``backward(dout)`` must equal the gradient of the scalar ``Σ out ⊙ dout``.
     """
     check_rng(rng)
+    with warnings.catch_warnings():              # checked before forward sees them; the warning comes below
+        warnings.simplefilter("ignore", PrecisionWarning)
+        params = _as_dict(params)
     out, cache = forward(params)
     dout = random_like(out, rng)
     grads = backward(dout, cache)

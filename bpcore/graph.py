@@ -328,8 +328,8 @@ def _prepare(out, wrt, G, symbolic):
             raise ValueError(f"backprop from a non-scalar output of shape {np.shape(out.value)} needs "
                              "an upstream gradient G of that shape")
         G = ones_like(out) if symbolic else np.ones_like(out.value)
-    elif not symbolic:
-        G = check_array("G", G, np.shape(out.value))
+    elif not (symbolic and isinstance(G, Node)):           # numbers, for either kind: checked here, by name
+        G = _as_value("G", check_array("G", G, np.shape(out.value)))
     return order, wrt, needs, G
 
 

@@ -48,7 +48,16 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, lag_windows, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
+    MODES,
+    OUTPUT_KEYS,
+    check_output_params,
+    draw_xi,
+    lag_windows,
+    output_loss,
+    prediction,
+    truncation,
+)
 from bpcore.validate import (
     check_array,
     check_dict,
@@ -475,11 +484,16 @@ def _backward_truncated(delta_h_out, delta_C_last, cache, W_hT, k):
 # ----------------------------------------------------------------------------------------------------
 # output layer and loss: a sequence task end to end
 
-def predict(params: dict, x: np.ndarray, *, h0=None, C0=None) -> np.ndarray:
-    """Outputs ``z_t = W_hz h_t + b_z`` at every step, (T, n_z, B), as ``bpcore.rnn.predict``."""
+def predict(params: dict, x: np.ndarray, *, h0=None, C0=None, loss: str = "cross_entropy") -> np.ndarray:
+    """The prediction ``z_t`` (T, n_z, B) at every step for inputs ``x`` (T, n_x, B), as ``bpcore.rnn.predict``.
+
+    The class probabilities ``softmax(W_hz h_t + b_z)`` for ``loss="cross_entropy"``; the outputs
+    ``W_hz h_t + b_z`` themselves for ``"squared_error"`` (:func:`bpcore.sequence.prediction`);
+    ``loss_and_grads(..., details=True)`` returns the same ``z``.
+    """
     h, _ = forward(params, x, h0=h0, C0=C0)
     out = check_output_params(params, h.shape[1], h.dtype)
-    return np.matmul(out["W_hz"], h) + out["b_z"]
+    return prediction(np.matmul(out["W_hz"], h) + out["b_z"], loss)
 
 
 def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, h0=None, C0=None, loss: str = "cross_entropy",
@@ -495,8 +509,9 @@ def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, h0=None, C0=No
 
     Returns ``(E, grads)``, grads keyed exactly like ``params`` (so ``bpcore.optim`` can clip and step
     them), or ``(E, grads, info)`` with ``details=True``: ``info`` holds the values ``h``, ``C`` (T, p, B)
-    and ``z`` (the outputs), and the gradients ``delta_h``, ``delta_C`` (T, p, B) (the per-step ``∂E/∂h_t``
-    and ``∂E/∂C_t``), ``dx``, ``dh0``, ``dC0``. ``mode``, ``k``, ``pi``, ``rng``, ``xi`` go to :func:`backward`.
+    and ``z`` (the prediction, as :func:`predict`), and the gradients ``delta_h``, ``delta_C`` (T, p, B)
+    (the per-step ``∂E/∂h_t`` and ``∂E/∂C_t``), ``dx``, ``dh0``, ``dC0``. ``mode``, ``k``, ``pi``, ``rng``,
+    ``xi`` go to :func:`backward`.
     """
     h, cache = forward(params, x, h0=h0, C0=C0)
     out = check_output_params(params, h.shape[1], h.dtype)
@@ -505,6 +520,6 @@ def loss_and_grads(params: dict, x: np.ndarray, y: np.ndarray, *, h0=None, C0=No
     grads = {key: g[key] for key in WEIGHTS + BIASES} | out_grads
     grads = {key: grads[key] for key in params if key in grads}
     if details:
-        return E, grads, {"h": h, "C": cache["C"], "z": z, "delta_h": g["delta_h"], "delta_C": g["delta_C"],
-                          "dx": g["x"], "dh0": g["h0"], "dC0": g["C0"]}
+        return E, grads, {"h": h, "C": cache["C"], "z": prediction(z, loss), "delta_h": g["delta_h"],
+                          "delta_C": g["delta_C"], "dx": g["x"], "dh0": g["h0"], "dC0": g["C0"]}
     return E, grads

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpcore.functional import ACTIVATIONS
 from bpcore.functional import activation as _activation
 from bpcore.functional import loss as _loss
 from bpcore.validate import (
@@ -105,10 +106,15 @@ def layer_activations(activation, l: int, output: str = "identity") -> list:
     for layer l; a list or tuple must name all ``l`` activations."""
     if isinstance(activation, str):
         names = [activation] * (l - 1) + [output]
+    elif not isinstance(activation, (list, tuple)):
+        raise ValueError(f"argument 'activation': expected a name such as 'relu' or a list of {l} names, "
+                         f"got {activation!r}")
     else:
         names = list(activation)
         if len(names) != l:
             raise ValueError(f"argument 'activation': expected {l} activation names (one per layer), got {names}")
+    if not isinstance(output, str) or output not in ACTIVATIONS:
+        raise ValueError(f"argument 'output': unknown activation {output!r}; expected one of {list(ACTIVATIONS)}")
     for name in names:
         _activation(name)  # raises on an unknown name
     return names
@@ -217,7 +223,8 @@ def backward(dout, cache: dict, *, weight_decay: float = 0.0, ops=None, hidden_g
 def l2_penalty(params: dict, weight_decay: float) -> float:
     """``Ω = λ Σ_k Σ_{i,j} W_k[i,j]²`` — the weights only, one λ for all layers (002 §3.4, fixed)."""
     check_scalar("weight_decay", weight_decay, low=0)
-    return float(weight_decay * sum(np.sum(params[f"W{k}"] ** 2) for k in range(1, n_layers(params) + 1)))
+    Ws = [check_parameter(f"params['W{k}']", params[f"W{k}"]) for k in range(1, n_layers(params) + 1)]
+    return float(weight_decay * sum(np.sum(W.astype(np.float64) ** 2) for W in Ws))
 
 
 def loss_and_grads(params: dict, x, y, *, activation="relu", output: str = "identity",

@@ -32,7 +32,7 @@ def _norm_parts(grads: dict) -> tuple[float, float]:
         total = sum(float(np.sum(np.square(g))) for g in arrays)
         if np.isfinite(total) and (total > 1e-290 or total == 0.0):
             return 1.0, float(np.sqrt(total))
-        m = max((float(np.max(np.abs(g))) if g.size else 0.0) for g in arrays)
+        m = float(np.max([np.max(np.abs(g)) for g in arrays if g.size], initial=0.0))   # NaN propagates
     if m == 0.0 or not np.isfinite(m):
         return m, 1.0
     return m, float(np.sqrt(sum(float(np.sum(np.square(g / m))) for g in arrays)))
@@ -50,8 +50,9 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m) or not np.isfinite(r):
-        raise ValueError(f"argument 'grads': global norm is {m * r} (an entry is NaN or inf); clipping cannot "
-                         "repair NaN/inf gradients (lower the learning rate or find the overflow)")
+        bad = next((f"grads['{k}']" for k, g in grads.items() if not np.all(np.isfinite(g))), "grads")
+        raise ValueError(f"argument '{bad}': holds NaN or inf, so the global norm is {m * r}; clipping "
+                         "cannot repair NaN/inf gradients (lower the learning rate or find the overflow)")
     norm = m * r if np.isfinite(m * r) else np.inf
     scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
     return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
@@ -70,6 +71,7 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
         raise ValueError(f"argument 'grads': missing key(s) {missing}; expected the keys of params {list(params)}")
     out = {}
     for k, p in params.items():
+        p = check_array(f"params['{k}']", p)
         g = check_array(f"grads['{k}']", grads[k], np.shape(p))
         out[k] = p - lr * g
     return out
@@ -99,7 +101,8 @@ def newton_step(x, g, H):
     g = check_array("g", g, ("n",), dims)
     H = check_array("H", H, ("n", "n"), dims)
     try:
-        return x - np.linalg.solve(H, g)
+        dt = np.result_type(H, g, np.float32)                       # numpy's linalg has no float16
+        return x - np.linalg.solve(H.astype(dt, copy=False), g.astype(dt, copy=False))
     except np.linalg.LinAlgError as err:
         raise ValueError(f"argument 'H': the Hessian is singular, the Newton step is undefined ({err})") from None
 
@@ -117,7 +120,10 @@ def gradient_descent(grad, x0, lr: float, n_steps: int) -> np.ndarray:
     path[0] = x
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(n_steps):
-            x = x - lr * np.asarray(grad(x), dtype=np.float64)
+            g = check_array("grad", grad(x), finite=False)             # inf/NaN of a diverging run: plotted
+            if g.shape != x.shape:
+                raise ValueError(f"argument 'grad': expected grad(x) of shape {x.shape} (like x0), got {g.shape}")
+            x = x - lr * g
             path[t + 1] = x
     return path
 

@@ -42,9 +42,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore import functional as F
 from bpcore import workspace
-from bpcore.sequence import MODES, OUTPUT_KEYS, check_output_params, draw_xi, lag_windows, output_loss, truncation  # noqa: F401 (MODES, draw_xi re-exported)
+from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
+    MODES,
+    OUTPUT_KEYS,
+    check_output_params,
+    draw_xi,
+    lag_windows,
+    output_loss,
+    prediction,
+    truncation,
+)
 from bpcore.validate import (
     check_array,
     check_float_dtype,
@@ -247,15 +255,19 @@ def loss_and_grads(params: dict, x, y, *, h0=None, loss: str = "cross_entropy", 
     grads = {key: grads[key] for key in params if key in grads}
     if not details:
         return E, grads
-    z = F.softmax(s, axis=s.ndim - 2) if loss == "cross_entropy" else s
-    return E, grads, {"h": h, "z": z, "delta_h": g["delta_h"], "dh0": g["h0"], "dx": g["x"]}
+    return E, grads, {"h": h, "z": prediction(s, loss), "delta_h": g["delta_h"], "dh0": g["h0"], "dx": g["x"]}
 
 
-def predict(params: dict, x, *, h0=None):
-    """Softmax outputs ``z_t`` (T, n_z, B) of the tanh RNN for inputs ``x`` (T, n_x, B)."""
+def predict(params: dict, x, *, h0=None, loss: str = "cross_entropy"):
+    """The prediction ``z_t`` (T, n_z, B) at every step for inputs ``x`` (T, n_x, B), as ``lstm.predict``.
+
+    ``z_t = softmax(s_t)``, the class probabilities, for ``loss="cross_entropy"``; the outputs
+    ``s_t = W_hz h_t + b_z`` themselves for ``"squared_error"`` (:func:`bpcore.sequence.prediction`);
+    ``loss_and_grads(..., details=True)`` returns the same ``z``.
+    """
     h, _ = forward(params, x, h0=h0)
     out = check_output_params(params, h.shape[1], h.dtype)
-    return F.softmax(np.matmul(out["W_hz"], h) + out["b_z"], axis=1)
+    return prediction(np.matmul(out["W_hz"], h) + out["b_z"], loss)
 
 
 # ---------------------------------------------------------------- the linear RNN of seed 001

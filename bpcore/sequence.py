@@ -138,3 +138,10 @@ def output_loss(out: dict, h, y, loss: str):
     dh[-len(steps):] = np.matmul(W_hz.T, dz)
     grads = {"W_hz": np.tensordot(dz, steps, axes=([0, 2], [0, 2])), "b_z": dz.sum(axis=(0, 2))[:, None]}
     return float(E), dh, grads, z[0] if last_only else z
+
+
+def prediction(s, loss: str):
+    """What a model predicts from its outputs ``s = W_hz h + b_z`` (n_z, B) or (T, n_z, B): the class
+    probabilities ``softmax(s)`` for ``"cross_entropy"``, the outputs themselves for ``"squared_error"``."""
+    F.loss(loss)                                                           # raises on an unknown name
+    return F.softmax(s, axis=s.ndim - 2) if loss == "cross_entropy" else s

@@ -110,3 +110,25 @@ def test_a_setting_the_mode_does_not_use_is_refused(name):
         MODELS[name].loss_and_grads(P, x, np.zeros(2, int), k=3)
     with pytest.raises(ValueError, match="argument 'pi'"):
         MODELS[name].loss_and_grads(P, x, np.zeros(2, int), mode="truncated", k=2, pi=0.5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_predict_means_the_same_in_both_models(name, loss):
+    """``predict`` is what the model predicts: class probabilities for cross-entropy, the outputs
+    ``W_hz h_t + b_z`` for squared error; ``details=True`` returns the same ``z``."""
+    m, rng = MODELS[name], np.random.default_rng(3)
+    P = m.init_params(3, 4, rng, n_z=2)
+    x = rng.standard_normal((5, 3, 2))
+    h = m.forward(P, x)[0]
+    s = np.matmul(P["W_hz"], h) + P["b_z"]
+    z = m.predict(P, x, loss=loss)
+    y = np.zeros((5, 2), int) if loss == "cross_entropy" else np.zeros((5, 2, 2))
+    np.testing.assert_allclose(m.loss_and_grads(P, x, y, loss=loss, details=True)[2]["z"], z, rtol=1e-12)
+    if loss == "cross_entropy":
+        np.testing.assert_allclose(z, np.exp(s) / np.exp(s).sum(axis=1, keepdims=True), rtol=1e-12)
+        np.testing.assert_array_equal(m.predict(P, x), z)                      # the default
+    else:
+        np.testing.assert_allclose(z, s, rtol=1e-12)
+    with pytest.raises(ValueError, match="loss"):
+        m.predict(P, x, loss="hinge")

@@ -78,8 +78,12 @@ def test_bad_inputs_get_clear_errors():
         numerical_gradient(lambda q: q["x"], {"x": np.ones(3)})
     with pytest.raises(ValueError, match="returned nan"), np.errstate(invalid="ignore"):
         numerical_gradient(lambda q: np.sum(np.log(q["x"])), {"x": -np.ones(2)})
-    with pytest.raises(ValueError, match="'params': entry 'k' must be a float array"):
-        numerical_gradient(lambda q: 0.0, {"k": np.arange(3)})
+    with pytest.raises(TypeError, match=r"argument 'params\['k'\]'.*bool"):
+        numerical_gradient(lambda q: 0.0, {"k": np.ones(3, bool)})
+    with pytest.raises(TypeError, match=r"argument 'params\['k'\]'.*float16"):
+        numerical_gradient(lambda q: 0.0, {"k": np.ones(3, np.float16)})
+    grads, _ = numerical_gradient(lambda q: float(np.sum(q["k"] ** 2)), {"k": np.arange(3)})   # exact numbers
+    np.testing.assert_allclose(grads["k"], [0.0, 2.0, 4.0], atol=1e-9)
     with pytest.raises(ValueError, match="missing key"):
         check_gradients(lambda q: np.sum(q["x"]), {"x": np.ones(2)}, {})
     with pytest.raises(ValueError, match=r"shape \(3,\), expected \(2,\)"):

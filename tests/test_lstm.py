@@ -203,7 +203,7 @@ def test_loss_and_grads_pass_gradient_check(loss, readout, seed):
     assert report.ok, f"{loss}/{readout}:\n{report}"
     _, _, info = lstm.loss_and_grads(params, x, y, loss=loss, details=True)
     assert info["delta_C"].shape == (T, p, B) and info["delta_h"].shape == (T, p, B)
-    z = lstm.predict(params, x)
+    z = lstm.predict(params, x, loss=loss)
     np.testing.assert_allclose(z[-1] if readout == "last" else z, info["z"])
 
 
