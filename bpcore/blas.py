@@ -6,7 +6,9 @@ tens of microseconds, less than waking a second thread costs, and on a busy mach
 kernel, a class on one server, CI) the woken thread waits for a core while the product waits for it.
 Lesson 09's training, on 2 cores with one other job running: 21.9 s wall and 28 s of CPU with 2 threads,
 11.2 s and 11 s with one (``benchmarks/bench_threads.py`` measures it). So a computation whose work is
-small runs on one thread; a large one keeps them all.
+small runs on one thread; a large one keeps them all. An explorer's update too runs on one thread: a
+second one would only spin (OpenBLAS's idle workers poll for ~0.1 s after each job) on the core that the
+browser and the Jupyter server need.
 
 Without ``threadpoolctl`` (or with a BLAS it does not know) nothing changes.
 """
@@ -34,9 +36,14 @@ def forward_work(params: dict, columns: int) -> int:
     return weights * int(columns)
 
 
-def one_thread_if_small(work: int):
-    """A context in which BLAS runs on one thread when ``work`` (multiply-adds) is below :data:`SMALL`."""
-    controller = _controller() if work < SMALL else None
+def one_thread():
+    """A context in which BLAS runs on one thread (an explorer's update: small by design)."""
+    controller = _controller()
     if controller is None:
         return contextlib.nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+def one_thread_if_small(work: int):
+    """A context in which BLAS runs on one thread when ``work`` (multiply-adds) is below :data:`SMALL`."""
+    return one_thread() if work < SMALL else contextlib.nullcontext()

@@ -46,3 +46,27 @@ def test_train_sizes_its_threads_by_the_model(two_threads, width, batch, expecte
 def test_forward_work_counts_every_weight_once_per_column():
     params = {"W": np.zeros((3, 4)), "b": np.zeros((3, 1))}
     assert blas.forward_work(params, 10) == (12 + 3) * 10
+
+
+def test_an_explorer_updates_on_one_thread(two_threads):
+    import contextlib
+    import io
+
+    import ipywidgets as widgets
+
+    from bpcore.widgets import Explorer
+
+    seen = []
+
+    def compute(gain):
+        seen.append(_threads())
+        return gain
+
+    def draw(fig, gain):
+        fig.axes[0].plot([0, 1], [0, gain])
+        return f"gain {gain}"
+
+    with contextlib.redirect_stdout(io.StringIO()):      # display() outside a kernel prints a repr
+        ex = Explorer(compute, draw, {"gain": widgets.FloatSlider(value=1.0, min=0, max=2)})
+        ex.controls["gain"].value = 2.0
+    assert seen == [1, 1] and _threads() == 2

@@ -17,6 +17,7 @@ import numpy as np
 from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from bpcore import blas
 from bpcore.plots import new_figure
 
 
@@ -57,15 +58,16 @@ class Explorer(widgets.VBox):
             clock.append(time.process_time())
             return 1000 * (clock[-1] - clock[-2])
 
-        result = self.compute(**self.settings())
-        self.cost = {"compute": lap()}
-        kept = [clear_keeping_ticks(ax) for ax in self.fig.axes]
-        text = self.draw(self.fig, result)
-        for ticks in kept:
-            ticks.reuse_if_unchanged()
-        self.cost["draw"] = lap()
-        png = self._layout.png()
-        self.cost["render"] = lap()
+        with blas.one_thread():
+            result = self.compute(**self.settings())
+            self.cost = {"compute": lap()}
+            kept = [clear_keeping_ticks(ax) for ax in self.fig.axes]
+            text = self.draw(self.fig, result)
+            for ticks in kept:
+                ticks.reuse_if_unchanged()
+            self.cost["draw"] = lap()
+            png = self._layout.png()
+            self.cost["render"] = lap()
         return png, text
 
     def update(self, change=None):
