@@ -5,7 +5,8 @@ model is small: its largest product (a weight gradient summed over all T·B colu
 tens of microseconds, less than waking a second thread costs, and on a busy machine (a browser beside the
 kernel, a class on one server, CI) the woken thread waits for a core while the product waits for it.
 Lesson 09's training, on 2 cores with one other job running: 21.9 s wall and 28 s of CPU with 2 threads,
-11.2 s and 11 s with one (``benchmarks/bench_threads.py`` measures it). So a computation whose work is
+11.2 s and 11 s with one; an epoch beside one spinning process 0.47 s against 0.15 s for the RNN
+(``benchmarks/bench_threads.py --busy``); on a quiet machine the wall times are level. So a computation whose work is
 small runs on one thread; a large one keeps them all. An explorer's update too runs on one thread: a
 second one would only spin (OpenBLAS's idle workers poll for ~0.1 s after each job) on the core that the
 browser and the Jupyter server need.
