@@ -19,7 +19,7 @@ FLOP count (matmuls only, multiply-add = 2): forward ``2·4p(n+p)·B`` per step;
 
 from __future__ import annotations
 
-from timing import set_threads, torch_pass
+from timing import gathered, set_threads, torch_pass
 
 THREADS = set_threads()
 
@@ -60,16 +60,12 @@ def candidates(shape, dtype, *, naive: bool = True, torch=None) -> dict:
             total = g if total is None else {k: total[k] + g[k] for k in lstm.WEIGHTS + lstm.BIASES}
         return total
 
-    out = {"bpcore": fast}
-    if naive:
-        out["naive"] = slow
-    if torch is not None:
-        tdtype = torch.float64 if dtype == np.float64 else torch.float32
-        model = torch.nn.LSTM(n, p).to(tdtype)
+    def torch_layer(torch, tdtype):
         xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))   # (T, B, n)
         dht = torch.from_numpy(np.ascontiguousarray(dh.transpose(0, 2, 1)))
-        out["torch"] = torch_pass(model, xt, dht)
-    return out
+        return torch_pass(torch.nn.LSTM(n, p).to(tdtype), xt, dht)
+
+    return gathered(fast, slow, naive=naive, torch=torch, dtype=np.dtype(dtype), torch_layer=torch_layer)
 
 
 def main():

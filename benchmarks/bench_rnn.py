@@ -18,7 +18,7 @@ torch is optional: it is timed only when importable (it is not a requirement of 
 
 from __future__ import annotations
 
-from timing import set_threads, torch_pass
+from timing import gathered, set_threads, torch_pass
 
 THREADS = set_threads()
 
@@ -60,16 +60,12 @@ def candidates(shape, dtype, *, naive: bool = True, torch=None) -> dict:
                 grads[k] += g[k]
         return grads
 
-    out = {"bpcore": fast}
-    if naive:
-        out["naive"] = slow
-    if torch is not None:
-        tdtype = torch.float64 if dtype == np.float64 else torch.float32
-        layer = torch.nn.RNN(n_x, n_h, nonlinearity="tanh").to(tdtype)
+    def torch_layer(torch, tdtype):
         g = torch.Generator().manual_seed(0)
-        out["torch"] = torch_pass(layer, torch.randn(T, B, n_x, generator=g, dtype=tdtype),
-                                  torch.randn(T, B, n_h, generator=g, dtype=tdtype))
-    return out
+        x_t, dh_t = (torch.randn(T, B, n, generator=g, dtype=tdtype) for n in (n_x, n_h))
+        return torch_pass(torch.nn.RNN(n_x, n_h, nonlinearity="tanh").to(tdtype), x_t, dh_t)
+
+    return gathered(fast, slow, naive=naive, torch=torch, dtype=np.dtype(dtype), torch_layer=torch_layer)
 
 
 def main():

@@ -50,6 +50,17 @@ def best_times(candidates: dict, rounds: int = 3, runs: int = 3, pause: float = 
     return best
 
 
+def gathered(fast, slow, *, naive: bool, torch, dtype, torch_layer) -> dict:
+    """``{"bpcore": fast, "naive": slow, "torch": ...}``: the naive loop if asked for, torch if installed
+    (``torch_layer(torch, torch_dtype)`` builds its pass, see :func:`torch_pass`)."""
+    out = {"bpcore": fast}
+    if naive:
+        out["naive"] = slow
+    if torch is not None:
+        out["torch"] = torch_layer(torch, torch.float64 if str(dtype).endswith("64") else torch.float32)
+    return out
+
+
 def torch_pass(layer, x, dh):
     """One forward and backward pass of a torch recurrent ``layer`` on ``x`` (T, B, n) with upstream gradient
     ``dh`` on every output; ``x`` requires grad, so torch also computes ∂E/∂x, as bpcore does."""
