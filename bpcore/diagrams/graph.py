@@ -107,13 +107,7 @@ def draw_graph(ax, outputs, grads: dict | None = None, *, labels: dict | None = 
             ax.annotate("", xy=end, xycoords=boxes[n.id], xytext=start, textcoords=boxes[i.id],
                         arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.1, shrinkA=6, shrinkB=6,
                                         connectionstyle=f"arc3,rad={rad}"), zorder=2)
-    xs, ys = zip(*(pos[n.id] for n in order))
-    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=11)
-    return ax
+    return _frame(ax, [pos[n.id] for n in order], title)
 
 
 def legend_text(ax, grads=True, gradient_nodes=False):
@@ -249,7 +243,12 @@ def draw_backward(ax, out, grads: dict, names: dict, title: str | None = None):
         ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.18, f"× ∂{names[c]}/∂{names[i]} = {fmt_value(slope)}",
                 ha="center", va="bottom", fontsize=8.5, color="#555555", zorder=4,
                 bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
-    xs, ys = zip(*pos.values())
+    return _frame(ax, list(pos.values()), title)
+
+
+def _frame(ax, points, title):
+    """Limits with a margin around the node centres, no axes, the title: the end of every drawing."""
+    xs, ys = zip(*points)
     ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
     ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     ax.set_axis_off()
