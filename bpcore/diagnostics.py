@@ -19,25 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpcore.validate import check_array, check_rng, check_scalar
+from bpcore.validate import check_array, check_rng, check_scalar, linalg_float
 
 # ---------------------------------------------------------------- spectra of the recurrent matrix
-
-def _linalg_float(W):
-    """float16 as float32: numpy's linalg has no float16 kernels."""
-    return W.astype(np.float32) if W.dtype == np.float16 else W
-
 
 def singular_values(W) -> np.ndarray:
     """Singular values of ``W``, largest first; ``σ_max = singular_values(W)[0]`` is ``‖W‖₂``."""
     W = check_array("W", W, (None, None))
-    return np.linalg.svd(_linalg_float(W), compute_uv=False)
+    return np.linalg.svd(linalg_float(W), compute_uv=False)
 
 
 def spectral_radius(W) -> float:
     """Largest ``|eigenvalue|`` of a square ``W``. Never more than ``σ_max(W)``; equal for normal matrices."""
     W = check_array("W", W, ("n", "n"))
-    return float(np.max(np.abs(np.linalg.eigvals(_linalg_float(W)))))
+    return float(np.max(np.abs(np.linalg.eigvals(linalg_float(W)))))
 
 
 def set_spectral_radius(W, rho: float) -> np.ndarray:

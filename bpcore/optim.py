@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcore import blas
-from bpcore.validate import check_array, check_dict, check_rng, check_scalar
+from bpcore.validate import check_array, check_dict, check_rng, check_scalar, linalg_float
 
 
 def _norm_parts(grads: dict) -> tuple[float, float]:
@@ -101,8 +101,7 @@ def newton_step(x, g, H):
     g = check_array("g", g, ("n",), dims)
     H = check_array("H", H, ("n", "n"), dims)
     try:
-        dt = np.result_type(H, g, np.float32)                       # numpy's linalg has no float16
-        return x - np.linalg.solve(H.astype(dt, copy=False), g.astype(dt, copy=False))
+        return x - np.linalg.solve(linalg_float(H), linalg_float(g))
     except np.linalg.LinAlgError as err:
         raise ValueError(f"argument 'H': the Hessian is singular, the Newton step is undefined ({err})") from None
 

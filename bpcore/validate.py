@@ -132,6 +132,11 @@ def check_parameter(name: str, value, shape=None, dims: dict | None = None) -> n
     return check_array(name, value, shape, dims)
 
 
+def linalg_float(a: np.ndarray) -> np.ndarray:
+    """A checked array as numpy's linalg takes it: float16 as float32 (linalg has no float16 kernels)."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
 def params_dtype(params: dict) -> np.dtype:
     """The dtype a model computes in: that of its (checked) parameters, float64 if they are mixed."""
     return np.result_type(*params.values())
