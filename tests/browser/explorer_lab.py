@@ -220,7 +220,8 @@ def probe_kernel(kc, try_control=None, candidates=()) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------ browser
 # In-page helpers. Explorers are found by their shape: a VBox whose children are an HBox of controls,
-# an Output and an HTML readout (bpcore.widgets.Explorer). Controls are addressed by index.
+# an Image (the figure), an Output (tracebacks) and an HTML readout (bpcore.widgets.Explorer). Controls are
+# addressed by index.
 PAGE_JS = r'''
 window.__bt = {
   app() { return window.jupyterapp; },
@@ -234,8 +235,8 @@ window.__bt = {
     const root = this.nb().node;
     const found = [...root.querySelectorAll('.widget-vbox')].filter(v => {
       const c = [...v.children];
-      return c.length === 3 && c[0].classList.contains('widget-hbox') &&
-             c[1].classList.contains('widget-output') && c[2].classList.contains('widget-html');
+      return c.length === 4 && c[0].classList.contains('widget-hbox') && c[1].classList.contains('widget-image') &&
+             c[2].classList.contains('widget-output') && c[3].classList.contains('widget-html');
     });
     found.forEach((v, i) => { v.dataset.btExplorer = String(i); });
     return found;
@@ -278,14 +279,26 @@ window.__bt = {
   },
   state(i) {
     const v = this.explorers()[i];
-    const out = v.children[1];
-    const img = out.querySelector('img');
+    const out = v.children[2];
+    const img = v.children[1].getAttribute('src') && v.children[1].style.display !== 'none' ? v.children[1] : null;
     const errs = [...out.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
     const controls = [...v.children[0].children].map(c => ({
       kind: this.controlKind(c), label: this.controlLabel(c), value: this.controlValue(c)}));
     return {src: img ? img.getAttribute('src') : null, complete: img ? img.complete : false,
-            error: errs.map(e => e.innerText).join('\n'), readout: v.children[2].innerText,
+            error: errs.map(e => e.innerText).join('\n'), readout: v.children[3].innerText,
             text: img ? '' : out.innerText, controls};
+  },
+  digest(i) {
+    // the picture shown, as its size and a hash of its pixels (the image's src is a new blob URL every update)
+    const img = this.explorers()[i].children[1];
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let h = 2166136261;
+    for (let k = 0; k < d.length; k++) { h ^= d[k]; h = Math.imul(h, 16777619); }
+    return `${c.width}x${c.height}:${(h >>> 0).toString(16)}`;
   },
   arm() { this.t0 = null; this.armed = true; },
   cellReport() {
@@ -442,6 +455,7 @@ class Lab:
     def _exercise(self, run: LessonRun, i: int, kc, shots: Path) -> None:
         name = run.lesson
         first, _ = self._check_readout(name, i, self._wait_rendered(name, i), kc)
+        first_picture = self._picture(i)
         loc = self._locator(i)
         self._shot(run, i, "initial", shots)
         for j, control in enumerate(first["controls"]):
@@ -466,11 +480,15 @@ class Lab:
                 self._after_move(run, i, control, before)
             if forward and main:
                 back, _ = self._check_readout(name, i, self._state(i), kc)
-                if back["readout"] != first["readout"] or back["src"] != first["src"]:
+                same_picture = self._picture(i) == first_picture
+                if back["readout"] != first["readout"] or not same_picture:
                     raise ExplorerCheckError(
                         f"{name}: explorer {i}: moving '{control['label']}' back did not restore the first "
                         f"state (readout {first['readout']!r} became {back['readout']!r}; figure "
-                        f"{'same' if back['src'] == first['src'] else 'different'}): draw depends on history")
+                        f"{'same' if same_picture else 'different'}): draw depends on history")
+
+    def _picture(self, i: int) -> str:
+        return self.page.evaluate("(i) => window.__bt.digest(i)", i)
 
     def _after_move(self, run: LessonRun, i: int, control: dict, before: dict) -> dict:
         name = run.lesson
