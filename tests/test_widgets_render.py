@@ -62,3 +62,30 @@ def test_png_bytes_round_trips_any_image():
 
     rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
     assert np.array_equal(np.rint(pixels(png_bytes(rgba)) * 255).astype(np.uint8), rgba)
+
+
+def test_cached_glyphs_draw_the_pixels_of_matplotlibs_own_text():
+    """Text at many sub-pixel places and angles, plain and mathtext (with a fraction bar), drawn twice
+    (the second time from the cache) by GlyphCachingCanvas, and once by a plain Agg canvas."""
+    from matplotlib.figure import Figure
+
+    from bpcore.widgets import render
+
+    def drawn(canvas_class, times):
+        fig = Figure(figsize=(4, 3), dpi=100)
+        canvas = canvas_class(fig)
+        r = np.random.default_rng(3)
+        for k in range(40):
+            s = r.choice(["gain 1.05", r"$\|\partial E/\partial h_k\|$", r"$\frac{1}{2} x^T H x$", "10⁻³ σ_max",
+                          "truncated\nbias"])
+            fig.text(r.uniform(0.05, 0.8), r.uniform(0.05, 0.9), s, fontsize=r.choice([7, 8, 10, 12.5]),
+                     rotation=r.choice([0, 0, 90, 33.3]), antialiased=bool(k % 5))
+        for _ in range(times):
+            canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy(), canvas
+
+    plain, _ = drawn(FigureCanvasAgg, 1)
+    cached, canvas = drawn(render.GlyphCachingCanvas, 2)
+    np.testing.assert_array_equal(cached, plain)
+    if render._MIRRORS_MATPLOTLIB:
+        assert len(canvas.get_renderer()._glyphs) > 50, "the cache should hold the glyphs drawn"
