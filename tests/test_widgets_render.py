@@ -88,4 +88,4 @@ def test_cached_glyphs_draw_the_pixels_of_matplotlibs_own_text():
     cached, canvas = drawn(render.GlyphCachingCanvas, 2)
     np.testing.assert_array_equal(cached, plain)
     if render._MIRRORS_MATPLOTLIB:
-        assert len(canvas.get_renderer()._glyphs) > 50, "the cache should hold the glyphs drawn"
+        assert len(canvas.get_renderer()._kept["glyph"]) > 50, "the cache should hold the glyphs drawn"

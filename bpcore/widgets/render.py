@@ -7,7 +7,7 @@ matplotlib's plain drawing for every lesson's explorer (``tests/test_widgets_pic
 
 * ``clear_keeping_ticks``: the tick objects survive the clear, when they look as new ones would;
 * ``minor_ticks_as_one_line``: unlabelled minor ticks are one line of tick markers, not one Tick each;
-* ``GlyphCachingCanvas``: each glyph's bitmap is rasterized once, not on every draw;
+* ``GlyphCachingCanvas``: text layouts and glyph bitmaps are worked out once, not on every draw;
 * ``FrozenLayout`` and ``pin_titles``: the constrained layout and the title placement are computed once
   per set of label sizes;
 * ``figure_png`` / ``png_bytes``: one draw, and a PNG encoder that does not try row filters.
@@ -25,69 +25,117 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.ft2font import RenderMode
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 
 
 class GlyphCachingCanvas(FigureCanvasAgg):
-    """An Agg canvas whose renderer keeps the bitmap of every glyph it has rasterized.
+    """An Agg canvas whose renderer keeps what it has worked out about text: layouts and glyph bitmaps.
 
-    matplotlib 3.11 draws text one glyph at a time in Python: for every glyph of every tick label, title
-    and legend entry it sets FreeType's transform and rasterizes the glyph again (a third of an
-    explorer's render). A glyph's bitmap depends only on the font, size, glyph, rotation and where the
-    pen falls within its pixel (FreeType positions in 1/64 pixel); moving the pen by whole pixels moves
-    the bitmap by as many. So the bitmap is kept under those, and drawn again at its new whole-pixel
-    place: the same pixels (compared in the tests), rasterized once. With another matplotlib (whose text
-    drawing this does not mirror) the canvas is a plain Agg canvas.
+    matplotlib 3.11 lays text out and draws it one glyph at a time in Python, again on every draw: for
+    each text its lines' places (``Text._get_layout``, three times a draw for a tick label), for each
+    string its glyphs (font fallback, shaping, kerning: a quarter of a millisecond), and for each glyph
+    its bitmap (FreeType's transform set, the glyph rasterized). Together that is about half of an
+    explorer's render. Each result depends only on the inputs its key holds: a glyph's bitmap on the font,
+    size, glyph, rotation and where the pen falls within its pixel (FreeType places it in 1/64 pixel;
+    moving the pen by whole pixels moves the bitmap by as many). So the renderer keeps them and draws
+    the same pixels (compared in the tests). With another matplotlib, whose text drawing this does not
+    mirror, the canvas is a plain Agg canvas.
     """
 
     def get_renderer(self):
         renderer = super().get_renderer()
         if _MIRRORS_MATPLOTLIB and type(renderer) is RendererAgg:
-            renderer.__class__ = _GlyphCachingRenderer
-            renderer._glyphs = {}
+            renderer.__class__ = _TextKeepingRenderer
+            renderer._kept = {"glyph": {}, "string": {}, "text": {}}
         return renderer
 
 
 _MIRRORS_MATPLOTLIB = matplotlib.__version__.startswith("3.11.") and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
-_GLYPHS_KEPT = 50_000  # about 10 MB of small bitmaps at most; then the cache starts afresh
+_KEPT = 50_000  # entries per kind (a glyph bitmap is a few hundred bytes); then that cache starts afresh
 
 
-class _GlyphCachingRenderer(RendererAgg):
+def _kept(cache: dict, key, make, *args, stored_key=None):
+    """``cache[key]``, made by ``make(*args)`` the first time (and stored under ``stored_key`` if given)."""
+    found = cache.get(key)
+    if found is None:
+        found = make(*args)
+        if len(cache) >= _KEPT:
+            cache.clear()
+        cache[key if stored_key is None else stored_key] = found
+    return found
+
+
+class _TextKeepingRenderer(RendererAgg):
+    """``RendererAgg`` of matplotlib 3.11 with its text methods keeping their results (see the canvas)."""
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        if ismath or not isinstance(language, (str, type(None))):
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        font = self._prepare_font(prop)
+        size = prop.get_size_in_points()
+        flags = get_hinting_flag()
+        key = (font, size, self.dpi, s, flags, None if features is None else tuple(features), language)
+        items = _kept(self._kept["string"], key, self._glyph_layout, font, s, flags, features, language)
+        glyphs = ((item.ft_object, size, item.glyph_index, 0, 1, item.x, item.y) for item in items)
+        self._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, [])
+
     def _draw_text_glyphs_and_boxes(self, gc, x, y, angle, glyphs, boxes):
-        """``RendererAgg._draw_text_glyphs_and_boxes`` of matplotlib 3.11, with the glyph bitmaps kept."""
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-        load_flags = get_hinting_flag()
-        antialiased = gc.get_antialiased()
-        height = self.height
+        flags, antialiased, height = get_hinting_flag(), gc.get_antialiased(), self.height
         for font, size, glyph_index, slant, extend, dx, dy in glyphs:  # dy is upwards
             px = round(0x40 * (x + dx * cos - dy * sin))               # the pen in 1/64 pixel, FreeType's y upwards
             py = round(0x40 * (height - y + dx * sin + dy * cos))
-            key = (font, size, self.dpi, glyph_index, slant, extend, angle, px & 0x3F, py & 0x3F,
-                   load_flags, antialiased)
-            found = self._glyphs.get(key)
-            if found is None:
-                found = self._rasterize(font, size, glyph_index, slant, extend, cos, sin, px, py, load_flags,
-                                        antialiased)
-                if len(self._glyphs) >= _GLYPHS_KEPT:
-                    self._glyphs.clear()
-                self._glyphs[key] = found
-            buffer, left, top = found
+            key = (font, size, self.dpi, glyph_index, slant, extend, angle, px & 0x3F, py & 0x3F, flags, antialiased)
+            buffer, left, top = _kept(self._kept["glyph"], key, self._rasterize, font, size, glyph_index, slant, extend,
+                                      cos, sin, px & 0x3F, py & 0x3F, flags, antialiased)
             # draw_text_image's y is downwards & the bitmap's bottom side
-            self._renderer.draw_text_image(buffer, left + (px >> 6), int(height) - (top + (py >> 6)) + buffer.shape[0],
-                                           0, gc)
+            self._renderer.draw_text_image(buffer, left + (px >> 6),
+                                           int(height) - (top + (py >> 6)) + buffer.shape[0], 0, gc)
         if boxes:  # mathtext's rules (fraction bars, roots), as matplotlib draws them
-            RendererAgg._draw_text_glyphs_and_boxes(self, gc, x, y, angle, (), boxes)
+            super()._draw_text_glyphs_and_boxes(gc, x, y, angle, (), boxes)
 
-    def _rasterize(self, font, size, glyph_index, slant, extend, cos, sin, px, py, load_flags, antialiased):
-        """The glyph's bitmap with the pen at ``(px, py)`` within pixel (0, 0); its left and top edges."""
+    @staticmethod
+    def _glyph_layout(font, s, flags, features, language):
+        return font._layout(s, flags=flags, features=features, language=language)
+
+    def _rasterize(self, font, size, glyph_index, slant, extend, cos, sin, px, py, flags, antialiased):
+        """The glyph's bitmap with the pen at ``(px, py)`` (1/64 pixel) in pixel (0, 0); its left and top."""
         font.set_size(size, self.dpi)
         font._set_transform((0x10000 * np.array([[cos, -sin], [sin, cos]]) @ [[extend, extend * slant], [0, 1]])
-                            .round().astype(int), [px & 0x3F, py & 0x3F])
-        bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL if antialiased else RenderMode.MONO)
+                            .round().astype(int), [px, py])
+        bitmap = font._render_glyph(glyph_index, flags, RenderMode.NORMAL if antialiased else RenderMode.MONO)
         buffer = np.array(bitmap.buffer)
         if not antialiased:
             buffer *= 0xff
         return buffer, bitmap.left, bitmap.top
+
+
+_matplotlib_text_layout = Text._get_layout
+
+
+def _text_layout(text: Text, renderer):
+    """``Text._get_layout``, kept by an explorer's renderer: where a text's lines sit relative to its anchor.
+
+    The result depends only on what the key holds; other renderers (the lessons' static figures) get
+    matplotlib's own method.
+    """
+    if not isinstance(renderer, _TextKeepingRenderer):
+        return _matplotlib_text_layout(text, renderer)
+    props = text._fontproperties
+    rest = (text.get_rotation(), text.get_rotation_mode(), text._horizontalalignment, text._verticalalignment,
+            text._get_multialignment(), text._linespacing, text.get_usetex(), text.get_parse_math(),
+            text.get_figure(root=True).dpi)
+    key = (text._get_wrapped_text(), props, *rest)
+    stored = (key[0], props.copy(), *rest)                                  # font properties may change later
+    bbox, lines, corner = _kept(renderer._kept["text"], key, _matplotlib_text_layout, text, renderer, stored_key=stored)
+    return bbox.frozen(), list(lines), corner                               # the caller's own copies
+
+
+if _MIRRORS_MATPLOTLIB:
+    Text._get_layout = _text_layout
 
 
 class clear_keeping_ticks:  # noqa: N801 (used like a function)
@@ -110,6 +158,10 @@ class clear_keeping_ticks:  # noqa: N801 (used like a function)
         self.kept = [(axis, axis.majorTicks, axis.minorTicks, dict(axis._major_tick_kw), dict(axis._minor_tick_kw))
                      for axis in (ax.xaxis, ax.yaxis)]
         ax.clear()
+        for spine in ax.spines.values():      # where a spine's first draw would place it, as set_position does,
+            if spine._position is None:       # without resetting the ticks just made (each reset makes two)
+                spine._position = ("outward", 0.0)
+                spine.set_transform(spine.get_spine_transform())
         self.spines = self._place_spines()
 
     def _place_spines(self) -> dict:
