@@ -668,27 +668,29 @@ def _same_value(dom, kernel) -> bool:
 
 def latency_table(runs: list[LessonRun]) -> str:
     """Per explorer and control: updates, median and max ms from control change to new figure in the page,
-    and the kernel's median CPU ms per update (compute + draw + render), which a busy machine inflates less."""
+    the kernel's median CPU ms per update (compute + draw + render), which a busy machine inflates less,
+    and the kernel's median wall ms for the whole update (those three and sending the figure)."""
     import statistics
 
     rows = [("lesson", "explorer", "control", "updates", "median ms", "max ms", "kernel cpu ms (c+d+r)",
-             "lesson s")]
+             "kernel wall ms", "lesson s")]
     for run in runs:
         groups: dict[tuple, list[Sample]] = {}
         for s in run.samples:
             groups.setdefault((s.explorer, s.control), []).append(s)
         if not groups:
-            rows.append((run.lesson, "-", "-", "0", "-", "-", "-", f"{run.seconds:.1f}"))
+            rows.append((run.lesson, "-", "-", "0", "-", "-", "-", "-", f"{run.seconds:.1f}"))
         for (explorer, control), samples in groups.items():
             ms = [s.ms for s in samples]
             costs = [s.cost for s in samples if s.cost]
-            kernel = "-"
+            kernel = wall = "-"
             if costs:
+                wall = f"{statistics.median(c.get('wall', 0.0) for c in costs):.0f}"
                 part = {k: statistics.median(c.get(k, 0.0) for c in costs) for k in ("compute", "draw", "render")}
                 kernel = f"{sum(part.values()):.0f} ({part['compute']:.0f}+{part['draw']:.0f}+{part['render']:.0f})"
             flag = " > 300 ms" if statistics.median(ms) > 300 else ""
             rows.append((run.lesson, str(explorer), control, str(len(ms)), f"{statistics.median(ms):.0f}{flag}",
-                         f"{max(ms):.0f}", kernel, f"{run.seconds:.1f}"))
+                         f"{max(ms):.0f}", kernel, wall, f"{run.seconds:.1f}"))
     widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
