@@ -3,7 +3,9 @@
 Layout follows the series: a batch is extra columns, so logits ``z`` are ``(K, B)`` (K classes, B
 examples) and integer labels ``y`` are ``(B,)`` with values in ``0 … K-1``.
 
-Every function checks its arguments (real numbers, finite, the shapes below) and names the one at fault.
+Every function checks its arguments (real numbers, finite, the shapes below) and names the one at fault;
+the losses' arithmetic itself sits in private kernels (:func:`loss_kernels`) that a sequence model calls
+for each step after checking the whole sequence's outputs once (:mod:`bpcore.sequence`).
 Activations act elementwise. For each ``f`` there is ``f_grad(a) = f'(a)``, the diagonal of the
 Jacobian ``∂h/∂a`` of ``h = f(a)``, so a backward step is ``∇_a J = ∇_h J ⊙ f'(a)`` (002 §2.4).
 ``ACTIVATIONS[name] = (f, f_grad)`` looks them up by name.
@@ -95,14 +97,20 @@ def softmax(z, axis: int = 0):
 
     Subtracting the column maximum first leaves the result unchanged and keeps every exponent ≤ 0.
     """
-    z = _check_axis(check_array("z", z), axis)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return _softmax(_check_axis(check_array("z", z), axis), axis)
 
 
 def log_softmax(z, axis: int = 0):
     """``log softmax(z) = z - logsumexp(z)``, stable for any finite logits."""
-    z = _check_axis(check_array("z", z), axis)
+    return _log_softmax(_check_axis(check_array("z", z), axis), axis)
+
+
+def _softmax(z, axis):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(z, axis):
     m = z.max(axis=axis, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
 
@@ -161,8 +169,7 @@ def cross_entropy(z, y, reduction: str = "mean") -> float:
     z: ``(K, B)`` logits; y: ``(B,)`` labels in ``0 … K-1``.
     """
     z, y = _logits_and_labels(z, y)
-    scale = _reduce_scale(reduction, z.shape[1])
-    return float(-scale * np.sum(log_softmax(z)[y, np.arange(z.shape[1])]))
+    return _cross_entropy(z, y, _reduce_scale(reduction, z.shape[1]))
 
 
 def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
@@ -173,8 +180,15 @@ def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
     by the probability; the algebra collapses both into one subtraction (002 §4).
     """
     z, y = _logits_and_labels(z, y)
-    scale = _reduce_scale(reduction, z.shape[1])
-    g = softmax(z)
+    return _cross_entropy_grad(z, y, _reduce_scale(reduction, z.shape[1]))
+
+
+def _cross_entropy(z, y, scale):
+    return float(-scale * np.sum(_log_softmax(z, 0)[y, np.arange(z.shape[1])]))
+
+
+def _cross_entropy_grad(z, y, scale):
+    g = _softmax(z, 0)
     g[y, np.arange(z.shape[1])] -= 1.0
     return g * scale if scale != 1.0 else g
 
@@ -191,22 +205,40 @@ def _prediction_and_target(y_hat, y):
 def squared_error(y_hat, y, reduction: str = "mean") -> float:
     """``J = (1/B) Σ_b ½ ‖ŷ_b - y_b‖²`` (or the sum); ``y_hat``, ``y`` of shape ``(n, B)``."""
     y_hat, y = _prediction_and_target(y_hat, y)
-    scale = _reduce_scale(reduction, y.shape[1])
-    return float(0.5 * scale * np.sum((y_hat - y) ** 2))
+    return _squared_error(y_hat, y, _reduce_scale(reduction, y.shape[1]))
 
 
 def squared_error_grad(y_hat, y, reduction: str = "mean") -> np.ndarray:
     """``∂J/∂ŷ = (ŷ - y)`` (divided by B for ``reduction="mean"``), shape ``(n, B)``."""
     y_hat, y = _prediction_and_target(y_hat, y)
-    return (y_hat - y) * _reduce_scale(reduction, y.shape[1])
+    return _squared_error_grad(y_hat, y, _reduce_scale(reduction, y.shape[1]))
+
+
+def _squared_error(y_hat, y, scale):
+    return float(0.5 * scale * np.sum((y_hat - y) ** 2))
+
+
+def _squared_error_grad(y_hat, y, scale):
+    return (y_hat - y) * scale
 
 
 LOSSES = {
     "cross_entropy": (cross_entropy, softmax_cross_entropy_grad),
     "squared_error": (squared_error, squared_error_grad),
 }
+_KERNELS = {  # the same arithmetic without the checks, for callers that checked z and y once for many calls
+    "cross_entropy": (_cross_entropy, _cross_entropy_grad),
+    "squared_error": (_squared_error, _squared_error_grad),
+}
 
 
 def loss(name: str):
     """``(J, dJ/dz)`` for ``name`` in ``LOSSES``; a clear ``ValueError`` otherwise."""
     return _lookup(LOSSES, "loss", name)
+
+
+def loss_kernels(name: str):
+    """``(J, dJ/dz)`` of :func:`loss` without their checks, called as ``J(z, y, scale)`` with ``scale`` 1/B for
+    the batch mean: for a caller that has checked ``z`` (finite, (K, B), K, B >= 1) and ``y`` (labels in range,
+    or a finite (K, B) target) itself, once for all the steps of a sequence."""
+    return _lookup(_KERNELS, "loss", name)

@@ -127,13 +127,13 @@ def output_loss(out: dict, h, y, loss: str):
     ``grads`` holds ``W_hz`` and ``b_z``, and ``z`` the outputs (n_z, B) or (T, n_z, B).
     """
     T, n_h, B = h.shape
-    J, dJ = F.loss(loss)
+    J, dJ = F.loss_kernels(loss)                                            # unchecked: z and y are checked here
     W_hz, b_z = out["W_hz"], out["b_z"]
     ys, last_only = targets(y, loss, T, W_hz.shape[0], B, h.dtype)
     steps = h[-1:] if last_only else h                                      # the hidden states that have a loss
-    z = np.matmul(W_hz, steps) + b_z                                        # all outputs in one matmul call
-    E = sum(J(z[t], ys[t]) for t in range(len(steps)))
-    dz = np.stack([dJ(z[t], ys[t]) for t in range(len(steps))]).astype(h.dtype, copy=False)
+    z = check_array("z", np.matmul(W_hz, steps) + b_z)                      # all outputs in one matmul call
+    E = sum(J(z[t], ys[t], 1.0 / B) for t in range(len(steps)))           # J, dJ: the batch mean
+    dz = np.stack([dJ(z[t], ys[t], 1.0 / B) for t in range(len(steps))]).astype(h.dtype, copy=False)
     dh = np.zeros_like(h)
     dh[-len(steps):] = np.matmul(W_hz.T, dz)
     grads = {"W_hz": np.tensordot(dz, steps, axes=([0, 2], [0, 2])), "b_z": dz.sum(axis=(0, 2))[:, None]}
