@@ -29,13 +29,19 @@ def _norm_parts(grads: dict) -> tuple[float, float]:
     check_dict("grads", grads, nonempty=True)
     arrays = [check_array(f"grads['{k}']", g, finite=False) for k, g in grads.items()]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        total = sum(float(np.sum(np.square(g))) for g in arrays)
+        total = sum(_sum_of_squares(g) for g in arrays)
         if np.isfinite(total) and (total > 1e-290 or total == 0.0):
             return 1.0, float(np.sqrt(total))
         m = float(np.max([np.max(np.abs(g)) for g in arrays if g.size], initial=0.0))   # NaN propagates
     if m == 0.0 or not np.isfinite(m):
         return m, 1.0
-    return m, float(np.sqrt(sum(float(np.sum(np.square(g / m))) for g in arrays)))
+    return m, float(np.sqrt(sum(_sum_of_squares(g / m) for g in arrays)))
+
+
+def _sum_of_squares(g: np.ndarray) -> float:
+    """``‖g‖²`` as ``np.sum(np.square(g))`` computes it, without that wrapper's cost (it is most of the time
+    on a small model's arrays, summed every training step)."""
+    return float(np.add.reduce(np.square(g), axis=None))
 
 
 def global_norm(grads: dict) -> float:
@@ -64,6 +70,12 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     ``grads`` must hold a finite array of the same shape for every key of ``params``.
     """
     check_scalar("lr", lr, low=0, low_open=True)
+    return _update(params, grads, lr)
+
+
+def _update(params: dict, grads: dict, lr: float, grads_finite: bool = False) -> dict:
+    """:func:`sgd_step` once ``lr`` is checked; ``grads_finite``: the caller knows every gradient is finite
+    (:func:`train`: their global norm is), so only their shapes are checked."""
     check_dict("params", params)
     check_dict("grads", grads)
     missing = [k for k in params if k not in grads]
@@ -72,7 +84,7 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     out = {}
     for k, p in params.items():
         p = check_array(f"params['{k}']", p)
-        g = check_array(f"grads['{k}']", grads[k], np.shape(p))
+        g = check_array(f"grads['{k}']", grads[k], np.shape(p), finite=not grads_finite)
         out[k] = p - lr * g
     return out
 
@@ -180,7 +192,8 @@ def _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, 
                 grads, norm = clip_by_global_norm(grads, clip)
             else:
                 norm = global_norm(grads)
-            params = sgd_step(params, grads, lr)
+            # A finite global norm means finite gradients (Σ g² is NaN or inf otherwise): no second look.
+            params = _update(params, grads, lr, grads_finite=bool(np.isfinite(norm)))
             history["batch_loss"].append(float(loss))
             history["grad_norm"].append(norm)
         if evaluate is not None:
