@@ -24,8 +24,9 @@ Two layers of code:
   gradients are one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the cell's
   forward code (``_cell_forward``). Backward, the step follows the derivation (``_cell_backward``); the
   sequence uses the same equations factored: the derivation is linear in ``(δh_t, δC_t)``, so the factors
-  that multiply them (``_gate_slopes``) are formed for several steps per call and the loop keeps only the
-  products (``_slopes_backward``); a test checks that both give the same numbers.
+  that multiply them (``_gate_slopes``) are formed for a block of steps per call
+  (:func:`bpcore.sequence.slope_block`) and the loop keeps only the products (``_slopes_backward``); a test
+  checks that both give the same numbers.
   Memory layout, chosen by measurement (``benchmarks/bench_lstm.py``): per-step arrays are time-major
   ``(T, features, B)`` so every step works on contiguous blocks; the weight-gradient matmul wants the
   feature-major ``(features, T·B)`` layout, made by one copy into scratch arrays reused between calls
@@ -56,6 +57,7 @@ from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
     lag_windows,
     output_loss,
     prediction,
+    slope_block,
     truncation,
 )
 from bpcore.validate import (
@@ -74,6 +76,7 @@ _STACK = ("f", "i", "o", "c")
 WEIGHTS = tuple(f"W_{g}" for g in GATES)
 BIASES = tuple(f"b_{g}" for g in GATES)
 OUTPUT = OUTPUT_KEYS
+_SHAPES = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -114,8 +117,7 @@ def init_params(n_x: int, n_h: int, rng: np.random.Generator, *, n_z: int | None
 def _check_lstm_params(params: dict, dims: dict) -> dict:
     """Check the eight gate blocks; binds ``dims['p']`` and ``dims['n']``."""
     check_dict("params", params)
-    shapes = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
-    checked = check_params(params, shapes, dims)
+    checked = check_params(params, _SHAPES, dims)
     p, mn = dims["p"], dims["m+n"]
     if mn <= p:
         raise ValueError(f"argument 'params': W_f has shape {checked['W_f'].shape}; expected p × (m + n) "
@@ -348,11 +350,10 @@ def forward(params: dict, x: np.ndarray, *, h0: np.ndarray | None = None, C0: np
     tanh_C = np.empty((T, p, B), dt)
     recurrent = np.empty((4 * p, B), dt)
     scratch = np.empty((p, B), dt)
-    for t in range(T):
-        np.matmul(W_h_half, hs[t], out=recurrent)
-        a = gates[t]
+    for a, h_prev, h_t, C_prev, C_t, tanh_C_t in zip(gates, hs[:-1], hs[1:], Cs[:-1], Cs[1:], tanh_C):
+        np.matmul(W_h_half, h_prev, out=recurrent)
         a += recurrent
-        _cell_forward(a, Cs[t], out=(Cs[t + 1], tanh_C[t], hs[t + 1], scratch), halved=True)
+        _cell_forward(a, C_prev, out=(C_t, tanh_C_t, h_t, scratch), halved=True)
     h, C = hs[1:], Cs[1:]
     cache = {"x": x, "h0": h0, "C0": C0, "hs": hs, "h": h, "Cs": Cs, "C": C, "tanh_C": tanh_C, "gates": gates,
              "W_h": W_h, "W_x": W_x}
@@ -410,15 +411,12 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
     return grads
 
 
-SLOPE_BLOCK = 8  # steps whose gate slopes are formed per call: ~1 MB of float64 scratch at p = 256, B = 64
-
-
 def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):
     """Full BPTT, step T down to 1. Returns δa (T, 4p, B), δh, δC (T, p, B), δh_0, δC_0.
 
     With the draws ``xi`` (randomized truncation), ξ_t scales both carries into step t-1 after step t.
 
-    The gate slopes of :func:`_gate_slopes` are formed for ``SLOPE_BLOCK`` steps at a time (in cache, few
+    The gate slopes of :func:`_gate_slopes` are formed for a block of steps at a time (in cache, few
     calls), so each step only adds its own δh, scales the slopes by δh_t and δC_t, and runs ``W_h^T δa_t``.
     """
     Cs, gates, tanh_C = cache["Cs"], cache["gates"], cache["tanh_C"]
@@ -429,11 +427,12 @@ def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):
     delta_C = np.empty((T, p, B), dt)
     carry_h = np.zeros((p, B), dt)
     carry_C = np.array(carry_C, dtype=dt)
-    S = workspace.empty("lstm.slopes", (SLOPE_BLOCK, 4 * p, B), dt)
-    K = workspace.empty("lstm.slope_C", (SLOPE_BLOCK, p, B), dt)
+    block = slope_block(5 * p * B * dt.itemsize)                 # S and K: 5p × B a step
+    S = workspace.empty("lstm.slopes", (block, 4 * p, B), dt)
+    K = workspace.empty("lstm.slope_C", (block, p, B), dt)
     scratch = np.empty((p, B), dt)
-    for end in range(T, 0, -SLOPE_BLOCK):
-        start = max(0, end - SLOPE_BLOCK)
+    for end in range(T, 0, -block):
+        start = max(0, end - block)
         m = end - start
         _gate_slopes(gates[start:end], Cs[start:end], tanh_C[start:end], S[:m], K[:m])
         for t in range(end - 1, start - 1, -1):
