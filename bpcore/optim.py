@@ -187,7 +187,7 @@ def _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, 
     n = X.shape[-1]
     for epoch in range(1, epochs + 1):
         for idx in minibatches(n, batch_size, rng):
-            loss, grads = loss_and_grads(params, X[..., idx], y[..., idx])
+            loss, grads = loss_and_grads(params, X.take(idx, axis=-1), y.take(idx, axis=-1))   # = X[..., idx]
             if clip is not None:
                 grads, norm = clip_by_global_norm(grads, clip)
             else:
