@@ -24,9 +24,8 @@ Two layers of code:
   gradients are one matmul over all steps (``Σ_t δa_t [h_{t-1}; x_t]^T``). Both layers share the cell's
   forward code (``_cell_forward``). Backward, the step follows the derivation (``_cell_backward``); the
   sequence uses the same equations factored: the derivation is linear in ``(δh_t, δC_t)``, so the factors
-  that multiply them (``_gate_slopes``) are formed for a block of steps per call
-  (:func:`bpcore.sequence.slope_block`) and the loop keeps only the products (``_slopes_backward``); a test
-  checks that both give the same numbers.
+  that multiply them (``_gate_slopes``) are formed for several steps per call and the loop keeps only the
+  products (``_slopes_backward``); a test checks that both give the same numbers.
   Memory layout, chosen by measurement (``benchmarks/bench_lstm.py``): per-step arrays are time-major
   ``(T, features, B)`` so every step works on contiguous blocks; the weight-gradient matmul wants the
   feature-major ``(features, T·B)`` layout, made by one copy into scratch arrays reused between calls
@@ -52,12 +51,12 @@ from bpcore import workspace
 from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
     MODES,
     OUTPUT_KEYS,
+    SLOPE_BLOCK,
     check_output_params,
     draw_xi,
     lag_windows,
     output_loss,
     prediction,
-    slope_block,
     truncation,
 )
 from bpcore.validate import (
@@ -416,7 +415,7 @@ def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):
 
     With the draws ``xi`` (randomized truncation), ξ_t scales both carries into step t-1 after step t.
 
-    The gate slopes of :func:`_gate_slopes` are formed for a block of steps at a time (in cache, few
+    The gate slopes of :func:`_gate_slopes` are formed for ``SLOPE_BLOCK`` steps at a time (in cache, few
     calls), so each step only adds its own δh, scales the slopes by δh_t and δC_t, and runs ``W_h^T δa_t``.
     """
     Cs, gates, tanh_C = cache["Cs"], cache["gates"], cache["tanh_C"]
@@ -427,12 +426,11 @@ def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):
     delta_C = np.empty((T, p, B), dt)
     carry_h = np.zeros((p, B), dt)
     carry_C = np.array(carry_C, dtype=dt)
-    block = slope_block(5 * p * B * dt.itemsize)                 # S and K: 5p × B a step
-    S = workspace.empty("lstm.slopes", (block, 4 * p, B), dt)
-    K = workspace.empty("lstm.slope_C", (block, p, B), dt)
+    S = workspace.empty("lstm.slopes", (SLOPE_BLOCK, 4 * p, B), dt)
+    K = workspace.empty("lstm.slope_C", (SLOPE_BLOCK, p, B), dt)
     scratch = np.empty((p, B), dt)
-    for end in range(T, 0, -block):
-        start = max(0, end - block)
+    for end in range(T, 0, -SLOPE_BLOCK):
+        start = max(0, end - SLOPE_BLOCK)
         m = end - start
         _gate_slopes(gates[start:end], Cs[start:end], tanh_C[start:end], S[:m], K[:m])
         for t in range(end - 1, start - 1, -1):

@@ -46,12 +46,12 @@ from bpcore import workspace
 from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
     MODES,
     OUTPUT_KEYS,
+    SLOPE_BLOCK,
     check_output_params,
     draw_xi,
     lag_windows,
     output_loss,
     prediction,
-    slope_block,
     truncation,
 )
 from bpcore.validate import (
@@ -322,19 +322,18 @@ def _bptt_full(g, h, W_hh, xi=None):
     """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ (1 - h_t²)``, t = T … 1.
 
     Layout (T, n, B), so that every step works on contiguous blocks; for the linear RNN (``h`` None) δa = δh.
-    The slopes ``1 - h_t²`` are formed for a block of steps per call (:func:`bpcore.sequence.slope_block`),
-    so the loop keeps one product, one sum and the recurrent matmul a step.
+    The slopes ``1 - h_t²`` are formed for ``SLOPE_BLOCK`` steps per call (as the LSTM's gate slopes), so the
+    loop keeps one sum, one product and the recurrent matmul a step.
     """
     T, n, B = g.shape
     dtype = np.result_type(g, W_hh)
     dh = np.empty((T, n, B), dtype=dtype)
     da = dh if h is None else workspace.empty("rnn.da", (T, n, B), dtype)  # scratch: copied by _weight_grads
     carry = np.zeros((n, B), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
-    block = slope_block(n * B * dtype.itemsize)
-    slope = None if h is None else workspace.empty("rnn.slope", (block, n, B), dtype)
+    slope = None if h is None else workspace.empty("rnn.slope", (SLOPE_BLOCK, n, B), dtype)
     W_hhT = np.ascontiguousarray(W_hh.T)                                 # contiguous: a faster matmul
-    for end in range(T, 0, -block):
-        start = max(0, end - block)
+    for end in range(T, 0, -SLOPE_BLOCK):
+        start = max(0, end - SLOPE_BLOCK)
         if h is not None:                                                 # tanh'(a_t) = 1 - h_t², a block of steps
             s = slope[:end - start]
             np.multiply(h[start:end], h[start:end], out=s)

@@ -26,7 +26,7 @@ from bpcore import functional as F
 from bpcore.validate import check_array, check_params, check_rng, check_scalar
 
 MODES = ("full", "truncated", "randomized")
-SLOPE_STEPS, SLOPE_BYTES = 8, 3 << 19   # a backward pass's slopes per call: 8 steps, or more while they fit in 1.5 MB
+SLOPE_BLOCK = 8   # steps per call for which a full backward pass forms its slopes (stays in cache; measured)
 OUTPUT_KEYS = ("W_hz", "b_z")
 STEP_TARGET_NDIM = {"cross_entropy": 1, "squared_error": 2}   # a single step's target: (B,) or (n_z, B)
 
@@ -59,14 +59,6 @@ def lag_windows(g: np.ndarray, k: int, last_too: bool = False):
     first, last = int(rows.min()), int(rows.max())
     for ell in range(min(k, last + 1)):
         yield ell, max(first - ell, 0), last + 1 - ell
-
-
-def slope_block(step_bytes: int) -> int:
-    """Steps per block for a full backward pass that forms its per-step slopes (the factors that do not depend
-    on the gradient, such as ``1 - h_t²``) one block of steps per call, ``step_bytes`` of them a step:
-    ``SLOPE_STEPS`` at large sizes, where that was measured best, and as many as fit in ``SLOPE_BYTES`` at
-    small ones, where each call's own cost, not the memory, is what a block saves."""
-    return max(SLOPE_STEPS, SLOPE_BYTES // max(step_bytes, 1))
 
 
 def truncation(T: int, mode: str, k, pi, rng, xi):

@@ -16,9 +16,3 @@ def test_sum_over_steps_and_batch_is_tensordot_to_the_bit(seed):
     assert got.shape == want.shape == (m, n)
     assert got.tobytes() == want.tobytes()
 
-
-def test_slope_blocks_keep_8_steps_at_large_sizes_and_grow_at_small_ones():
-    assert sequence.slope_block(5 * 256 * 64 * 8) == sequence.SLOPE_STEPS == 8     # an LSTM step, p = 256, B = 64
-    small = sequence.slope_block(5 * 32 * 32 * 8)                                   # lesson 09's LSTM
-    assert small * 5 * 32 * 32 * 8 <= sequence.SLOPE_BYTES and small > 31
-    assert sequence.slope_block(0) >= 8
