@@ -53,6 +53,12 @@ def global_norm(grads: dict) -> float:
 
 def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     """Return ``(clipped, norm_before)``; ``clipped`` are new arrays scaled by ``min(1, max_norm/‖g‖)``."""
+    scale, norm = _clip_scale(grads, max_norm)
+    return {k: np.asarray(g) * scale for k, g in grads.items()}, norm
+
+
+def _clip_scale(grads: dict, max_norm: float) -> tuple[float, float]:
+    """``(min(1, max_norm/‖g‖), ‖g‖)`` for :func:`clip_by_global_norm`; NaN or inf gradients are refused."""
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m) or not np.isfinite(r):
@@ -60,8 +66,7 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
         raise ValueError(f"argument '{bad}': holds NaN or inf, so the global norm is {m * r}; clipping "
                          "cannot repair NaN/inf gradients (lower the learning rate or find the overflow)")
     norm = m * r if np.isfinite(m * r) else np.inf
-    scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
-    return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
+    return (min(1.0, max_norm / r / m) if r > 0 else 1.0), float(norm)
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> dict:
@@ -73,9 +78,11 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     return _update(params, grads, lr)
 
 
-def _update(params: dict, grads: dict, lr: float, grads_finite: bool = False) -> dict:
-    """:func:`sgd_step` once ``lr`` is checked; ``grads_finite``: the caller knows every gradient is finite
-    (:func:`train`: their global norm is), so only their shapes are checked."""
+def _update(params: dict, grads: dict, lr: float, grads_finite: bool = False, scale: float = 1.0) -> dict:
+    """:func:`sgd_step` once ``lr`` is checked, on the gradients scaled by ``scale`` as
+    :func:`clip_by_global_norm` scales them. ``grads_finite``: the caller knows every gradient is finite
+    (:func:`train`: their global norm is), so only their shapes are checked. A factor of exactly 1 is not
+    multiplied by (``1.0 * g`` is ``g`` to the bit), which saves two passes a parameter in most steps."""
     check_dict("params", params)
     check_dict("grads", grads)
     missing = [k for k in params if k not in grads]
@@ -85,7 +92,8 @@ def _update(params: dict, grads: dict, lr: float, grads_finite: bool = False) ->
     for k, p in params.items():
         p = check_array(f"params['{k}']", p)
         g = check_array(f"grads['{k}']", grads[k], np.shape(p), finite=not grads_finite)
-        out[k] = p - lr * g
+        g = g * scale if scale != 1.0 else g
+        out[k] = p - (lr * g if lr != 1.0 else g)
     return out
 
 
@@ -188,12 +196,9 @@ def _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, 
     for epoch in range(1, epochs + 1):
         for idx in minibatches(n, batch_size, rng):
             loss, grads = loss_and_grads(params, X.take(idx, axis=-1), y.take(idx, axis=-1))   # = X[..., idx]
-            if clip is not None:
-                grads, norm = clip_by_global_norm(grads, clip)
-            else:
-                norm = global_norm(grads)
+            scale, norm = _clip_scale(grads, clip) if clip is not None else (1.0, global_norm(grads))
             # A finite global norm means finite gradients (Σ g² is NaN or inf otherwise): no second look.
-            params = _update(params, grads, lr, grads_finite=bool(np.isfinite(norm)))
+            params = _update(params, grads, lr, grads_finite=bool(np.isfinite(norm)), scale=scale)
             history["batch_loss"].append(float(loss))
             history["grad_norm"].append(norm)
         if evaluate is not None:
