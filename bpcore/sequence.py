@@ -135,7 +135,7 @@ def output_loss(out: dict, h, y, loss: str):
     z = check_array("z", np.matmul(W_hz, steps) + b_z)                      # all outputs in one matmul call
     J_dJ = [value_and_grad(z[t], ys[t], 1.0 / B) for t in range(len(steps))]  # the batch mean
     E = sum(J for J, _ in J_dJ)
-    dz = np.stack([dJ for _, dJ in J_dJ]).astype(h.dtype, copy=False)
+    dz = (J_dJ[0][1][None] if last_only else np.stack([dJ for _, dJ in J_dJ])).astype(h.dtype, copy=False)
     dh = np.zeros_like(h)
     dh[-len(steps):] = np.matmul(W_hz.T, dz)
     grads = {"W_hz": _sum_over_steps_and_batch(dz, steps), "b_z": dz.sum(axis=(0, 2))[:, None]}
