@@ -3,7 +3,10 @@
 Layout follows the series: a batch is extra columns, so logits ``z`` are ``(K, B)`` (K classes, B
 examples) and integer labels ``y`` are ``(B,)`` with values in ``0 … K-1``.
 
-Every function checks its arguments (real numbers, finite, the shapes below) and names the one at fault.
+Every function checks its arguments (real numbers, finite, the shapes below) and names the one at fault;
+the losses' arithmetic itself sits in private kernels (:func:`loss_kernel`: value and gradient from one
+softmax) that a sequence model calls for each step after checking the whole sequence's outputs once
+(:mod:`bpcore.sequence`).
 Activations act elementwise. For each ``f`` there is ``f_grad(a) = f'(a)``, the diagonal of the
 Jacobian ``∂h/∂a`` of ``h = f(a)``, so a backward step is ``∇_a J = ∇_h J ⊙ f'(a)`` (002 §2.4).
 ``ACTIVATIONS[name] = (f, f_grad)`` looks them up by name.
@@ -95,16 +98,29 @@ def softmax(z, axis: int = 0):
 
     Subtracting the column maximum first leaves the result unchanged and keeps every exponent ≤ 0.
     """
-    z = _check_axis(check_array("z", z), axis)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return _softmax(_check_axis(check_array("z", z), axis), axis)
 
 
 def log_softmax(z, axis: int = 0):
     """``log softmax(z) = z - logsumexp(z)``, stable for any finite logits."""
-    z = _check_axis(check_array("z", z), axis)
-    m = z.max(axis=axis, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+    return _log_softmax(_check_axis(check_array("z", z), axis), axis)
+
+
+def _shifted_exp(z, axis):
+    """``(d, e, Σe)`` with ``d = z - max z`` and ``e = exp(d)``: what softmax and its log share."""
+    d = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(d)
+    return d, e, e.sum(axis=axis, keepdims=True)
+
+
+def _softmax(z, axis):
+    _, e, total = _shifted_exp(z, axis)
+    return e / total
+
+
+def _log_softmax(z, axis):
+    d, _, total = _shifted_exp(z, axis)
+    return d - np.log(total)
 
 
 def _check_axis(z, axis):
@@ -125,7 +141,7 @@ def check_labels(y, n_classes: int, batch: int | None = None, name: str = "y") -
                                 + (" with non-integer or non-finite values" if y.dtype.kind == "f" else ""))
     y = check_array(name, y, (batch,) if batch is not None else (None,), integer=True)
     bad = (y < 0) | (y >= n_classes)
-    if np.any(bad):
+    if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"argument '{name}': label {int(y[i])} at index {i} is out of range; "
                          f"expected values in 0 … {n_classes - 1} ({n_classes} classes)")
@@ -161,8 +177,7 @@ def cross_entropy(z, y, reduction: str = "mean") -> float:
     z: ``(K, B)`` logits; y: ``(B,)`` labels in ``0 … K-1``.
     """
     z, y = _logits_and_labels(z, y)
-    scale = _reduce_scale(reduction, z.shape[1])
-    return float(-scale * np.sum(log_softmax(z)[y, np.arange(z.shape[1])]))
+    return _cross_entropy_and_grad(z, y, _reduce_scale(reduction, z.shape[1]))[0]
 
 
 def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
@@ -173,10 +188,17 @@ def softmax_cross_entropy_grad(z, y, reduction: str = "mean") -> np.ndarray:
     by the probability; the algebra collapses both into one subtraction (002 §4).
     """
     z, y = _logits_and_labels(z, y)
-    scale = _reduce_scale(reduction, z.shape[1])
-    g = softmax(z)
-    g[y, np.arange(z.shape[1])] -= 1.0
-    return g * scale if scale != 1.0 else g
+    return _cross_entropy_and_grad(z, y, _reduce_scale(reduction, z.shape[1]))[1]
+
+
+def _cross_entropy_and_grad(z, y, scale):
+    """``(J, ∂J/∂z)`` from one shifted exponential: ``J`` through log-softmax, ``∂J/∂z`` through softmax."""
+    d, e, total = _shifted_exp(z, 0)
+    cols = np.arange(z.shape[1])
+    J = float(-scale * np.sum((d - np.log(total))[y, cols]))
+    g = e / total
+    g[y, cols] -= 1.0
+    return J, (g * scale if scale != 1.0 else g)
 
 
 # ---------------------------------------------------------------- squared error
@@ -191,22 +213,38 @@ def _prediction_and_target(y_hat, y):
 def squared_error(y_hat, y, reduction: str = "mean") -> float:
     """``J = (1/B) Σ_b ½ ‖ŷ_b - y_b‖²`` (or the sum); ``y_hat``, ``y`` of shape ``(n, B)``."""
     y_hat, y = _prediction_and_target(y_hat, y)
-    scale = _reduce_scale(reduction, y.shape[1])
-    return float(0.5 * scale * np.sum((y_hat - y) ** 2))
+    return _squared_error_and_grad(y_hat, y, _reduce_scale(reduction, y.shape[1]))[0]
 
 
 def squared_error_grad(y_hat, y, reduction: str = "mean") -> np.ndarray:
     """``∂J/∂ŷ = (ŷ - y)`` (divided by B for ``reduction="mean"``), shape ``(n, B)``."""
     y_hat, y = _prediction_and_target(y_hat, y)
-    return (y_hat - y) * _reduce_scale(reduction, y.shape[1])
+    return _squared_error_and_grad(y_hat, y, _reduce_scale(reduction, y.shape[1]))[1]
+
+
+def _squared_error_and_grad(y_hat, y, scale):
+    diff = y_hat - y
+    return float(0.5 * scale * np.sum(diff ** 2)), diff * scale
 
 
 LOSSES = {
     "cross_entropy": (cross_entropy, softmax_cross_entropy_grad),
     "squared_error": (squared_error, squared_error_grad),
 }
+_KERNELS = {  # the losses' arithmetic, (J, dJ/dz) in one call, without the checks
+    "cross_entropy": _cross_entropy_and_grad,
+    "squared_error": _squared_error_and_grad,
+}
 
 
 def loss(name: str):
     """``(J, dJ/dz)`` for ``name`` in ``LOSSES``; a clear ``ValueError`` otherwise."""
     return _lookup(LOSSES, "loss", name)
+
+
+def loss_kernel(name: str):
+    """What :func:`loss`'s two functions compute, in one call and without their checks:
+    ``value_and_grad(z, y, scale) -> (J, dJ/dz)`` with ``scale`` 1/B for the batch mean, the same numbers to
+    the bit. For a caller that has checked ``z`` (finite, (K, B), K, B >= 1) and ``y`` (labels in range, or a
+    finite (K, B) target) itself, once for all the steps of a sequence (:func:`bpcore.sequence.output_loss`)."""
+    return _lookup(_KERNELS, "loss", name)

@@ -51,6 +51,7 @@ from bpcore import workspace
 from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
     MODES,
     OUTPUT_KEYS,
+    SLOPE_BLOCK,
     check_output_params,
     draw_xi,
     lag_windows,
@@ -74,6 +75,7 @@ _STACK = ("f", "i", "o", "c")
 WEIGHTS = tuple(f"W_{g}" for g in GATES)
 BIASES = tuple(f"b_{g}" for g in GATES)
 OUTPUT = OUTPUT_KEYS
+_SHAPES = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -114,8 +116,7 @@ def init_params(n_x: int, n_h: int, rng: np.random.Generator, *, n_z: int | None
 def _check_lstm_params(params: dict, dims: dict) -> dict:
     """Check the eight gate blocks; binds ``dims['p']`` and ``dims['n']``."""
     check_dict("params", params)
-    shapes = {k: ("p", "m+n") for k in WEIGHTS} | {k: ("p", 1) for k in BIASES}
-    checked = check_params(params, shapes, dims)
+    checked = check_params(params, _SHAPES, dims)
     p, mn = dims["p"], dims["m+n"]
     if mn <= p:
         raise ValueError(f"argument 'params': W_f has shape {checked['W_f'].shape}; expected p × (m + n) "
@@ -348,11 +349,10 @@ def forward(params: dict, x: np.ndarray, *, h0: np.ndarray | None = None, C0: np
     tanh_C = np.empty((T, p, B), dt)
     recurrent = np.empty((4 * p, B), dt)
     scratch = np.empty((p, B), dt)
-    for t in range(T):
-        np.matmul(W_h_half, hs[t], out=recurrent)
-        a = gates[t]
+    for a, h_prev, h_t, C_prev, C_t, tanh_C_t in zip(gates, hs[:-1], hs[1:], Cs[:-1], Cs[1:], tanh_C):
+        np.matmul(W_h_half, h_prev, out=recurrent)
         a += recurrent
-        _cell_forward(a, Cs[t], out=(Cs[t + 1], tanh_C[t], hs[t + 1], scratch), halved=True)
+        _cell_forward(a, C_prev, out=(C_t, tanh_C_t, h_t, scratch), halved=True)
     h, C = hs[1:], Cs[1:]
     cache = {"x": x, "h0": h0, "C0": C0, "hs": hs, "h": h, "Cs": Cs, "C": C, "tanh_C": tanh_C, "gates": gates,
              "W_h": W_h, "W_x": W_x}
@@ -408,9 +408,6 @@ def backward(dout: np.ndarray, cache: dict, *, dC_T: np.ndarray | None = None, m
     grads["delta_h"] = delta_h
     grads["delta_C"] = delta_C
     return grads
-
-
-SLOPE_BLOCK = 8  # steps whose gate slopes are formed per call: ~1 MB of float64 scratch at p = 256, B = 64
 
 
 def _backward_full(delta_h_out, carry_C, cache, W_hT, xi=None):

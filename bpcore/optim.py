@@ -29,13 +29,19 @@ def _norm_parts(grads: dict) -> tuple[float, float]:
     check_dict("grads", grads, nonempty=True)
     arrays = [check_array(f"grads['{k}']", g, finite=False) for k, g in grads.items()]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        total = sum(float(np.sum(np.square(g))) for g in arrays)
+        total = sum(_sum_of_squares(g) for g in arrays)
         if np.isfinite(total) and (total > 1e-290 or total == 0.0):
             return 1.0, float(np.sqrt(total))
         m = float(np.max([np.max(np.abs(g)) for g in arrays if g.size], initial=0.0))   # NaN propagates
     if m == 0.0 or not np.isfinite(m):
         return m, 1.0
-    return m, float(np.sqrt(sum(float(np.sum(np.square(g / m))) for g in arrays)))
+    return m, float(np.sqrt(sum(_sum_of_squares(g / m) for g in arrays)))
+
+
+def _sum_of_squares(g: np.ndarray) -> float:
+    """``‖g‖²`` as ``np.sum(np.square(g))`` computes it, without that wrapper's cost (it is most of the time
+    on a small model's arrays, summed every training step)."""
+    return float(np.add.reduce(np.square(g), axis=None))
 
 
 def global_norm(grads: dict) -> float:
@@ -47,6 +53,12 @@ def global_norm(grads: dict) -> float:
 
 def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
     """Return ``(clipped, norm_before)``; ``clipped`` are new arrays scaled by ``min(1, max_norm/‖g‖)``."""
+    scale, norm = _clip_scale(grads, max_norm)
+    return {k: np.asarray(g) * scale for k, g in grads.items()}, norm
+
+
+def _clip_scale(grads: dict, max_norm: float) -> tuple[float, float]:
+    """``(min(1, max_norm/‖g‖), ‖g‖)`` for :func:`clip_by_global_norm`; NaN or inf gradients are refused."""
     check_scalar("max_norm", max_norm, low=0, low_open=True)
     m, r = _norm_parts(grads)
     if not np.isfinite(m) or not np.isfinite(r):
@@ -54,8 +66,7 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, float]:
         raise ValueError(f"argument '{bad}': holds NaN or inf, so the global norm is {m * r}; clipping "
                          "cannot repair NaN/inf gradients (lower the learning rate or find the overflow)")
     norm = m * r if np.isfinite(m * r) else np.inf
-    scale = min(1.0, max_norm / r / m) if r > 0 else 1.0
-    return {k: np.asarray(g) * scale for k, g in grads.items()}, float(norm)
+    return (min(1.0, max_norm / r / m) if r > 0 else 1.0), float(norm)
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> dict:
@@ -64,6 +75,14 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     ``grads`` must hold a finite array of the same shape for every key of ``params``.
     """
     check_scalar("lr", lr, low=0, low_open=True)
+    return _update(params, grads, lr)
+
+
+def _update(params: dict, grads: dict, lr: float, grads_finite: bool = False, scale: float = 1.0) -> dict:
+    """:func:`sgd_step` once ``lr`` is checked, on the gradients scaled by ``scale`` as
+    :func:`clip_by_global_norm` scales them. ``grads_finite``: the caller knows every gradient is finite
+    (:func:`train`: their global norm is), so only their shapes are checked. A factor of exactly 1 is not
+    multiplied by (``1.0 * g`` is ``g`` to the bit), which saves two passes a parameter in most steps."""
     check_dict("params", params)
     check_dict("grads", grads)
     missing = [k for k in params if k not in grads]
@@ -72,8 +91,9 @@ def sgd_step(params: dict, grads: dict, lr: float) -> dict:
     out = {}
     for k, p in params.items():
         p = check_array(f"params['{k}']", p)
-        g = check_array(f"grads['{k}']", grads[k], np.shape(p))
-        out[k] = p - lr * g
+        g = check_array(f"grads['{k}']", grads[k], np.shape(p), finite=not grads_finite)
+        g = g * scale if scale != 1.0 else g
+        out[k] = p - (lr * g if lr != 1.0 else g)
     return out
 
 
@@ -175,12 +195,10 @@ def _epochs(loss_and_grads, params, X, y, history, lr, epochs, batch_size, rng, 
     n = X.shape[-1]
     for epoch in range(1, epochs + 1):
         for idx in minibatches(n, batch_size, rng):
-            loss, grads = loss_and_grads(params, X[..., idx], y[..., idx])
-            if clip is not None:
-                grads, norm = clip_by_global_norm(grads, clip)
-            else:
-                norm = global_norm(grads)
-            params = sgd_step(params, grads, lr)
+            loss, grads = loss_and_grads(params, X.take(idx, axis=-1), y.take(idx, axis=-1))   # = X[..., idx]
+            scale, norm = _clip_scale(grads, clip) if clip is not None else (1.0, global_norm(grads))
+            # A finite global norm means finite gradients (Σ g² is NaN or inf otherwise): no second look.
+            params = _update(params, grads, lr, grads_finite=bool(np.isfinite(norm)), scale=scale)
             history["batch_loss"].append(float(loss))
             history["grad_norm"].append(norm)
         if evaluate is not None:

@@ -46,6 +46,7 @@ from bpcore import workspace
 from bpcore.sequence import (  # noqa: F401 (MODES, draw_xi re-exported)
     MODES,
     OUTPUT_KEYS,
+    SLOPE_BLOCK,
     check_output_params,
     draw_xi,
     lag_windows,
@@ -321,23 +322,29 @@ def _bptt_full(g, h, W_hh, xi=None):
     """``δh_t = g_t + W_hhᵀ δa_{t+1}`` (times ``ξ_{t+1}`` if given), ``δa_t = δh_t ⊙ (1 - h_t²)``, t = T … 1.
 
     Layout (T, n, B), so that every step works on contiguous blocks; for the linear RNN (``h`` None) δa = δh.
+    The slopes ``1 - h_t²`` are formed for ``SLOPE_BLOCK`` steps per call (as the LSTM's gate slopes), so the
+    loop keeps one sum, one product and the recurrent matmul a step.
     """
     T, n, B = g.shape
     dtype = np.result_type(g, W_hh)
     dh = np.empty((T, n, B), dtype=dtype)
     da = dh if h is None else workspace.empty("rnn.da", (T, n, B), dtype)  # scratch: copied by _weight_grads
     carry = np.zeros((n, B), dtype=dtype)                                 # ∂E/∂h_t arriving from step t+1
-    slope = np.empty((n, B), dtype=dtype)
+    slope = None if h is None else workspace.empty("rnn.slope", (SLOPE_BLOCK, n, B), dtype)
     W_hhT = np.ascontiguousarray(W_hh.T)                                 # contiguous: a faster matmul
-    for t in range(T - 1, -1, -1):
-        np.add(g[t], carry, out=dh[t])                                    # ADD this step's own gradient to the carry
-        if h is not None:
-            np.multiply(h[t], h[t], out=slope)                           # tanh'(a_t) = 1 - h_t²
-            np.subtract(1.0, slope, out=slope)
-            np.multiply(dh[t], slope, out=da[t])
-        np.matmul(W_hhT, da[t], out=carry)
-        if xi is not None:
-            carry *= xi[t]                                                # ξ_t = 0 cuts the chain here
+    for end in range(T, 0, -SLOPE_BLOCK):
+        start = max(0, end - SLOPE_BLOCK)
+        if h is not None:                                                 # tanh'(a_t) = 1 - h_t², a block of steps
+            s = slope[:end - start]
+            np.multiply(h[start:end], h[start:end], out=s)
+            np.subtract(1.0, s, out=s)
+        for t in range(end - 1, start - 1, -1):
+            np.add(g[t], carry, out=dh[t])                                # ADD this step's own gradient to the carry
+            if h is not None:
+                np.multiply(dh[t], slope[t - start], out=da[t])
+            np.matmul(W_hhT, da[t], out=carry)
+            if xi is not None:
+                carry *= xi[t]                                            # ξ_t = 0 cuts the chain here
     return da, dh, carry
 
 
@@ -418,6 +425,6 @@ def _check_sequence(x, h0, params, shapes):
     check_nonempty("x", x, 0, "time steps (T)")
     check_nonempty("x", x, 2, "examples (the batch B)")
     if h0 is None:
-        h0 = np.zeros((dims["n_h"], x.shape[2]), dtype=dt)
+        return x, np.zeros((dims["n_h"], x.shape[2]), dtype=dt), p
     h0 = check_array("h0", h0, ("n_h", "B"), dims).astype(dt, copy=False)
     return x, h0, p

@@ -26,6 +26,7 @@ from bpcore import functional as F
 from bpcore.validate import check_array, check_params, check_rng, check_scalar
 
 MODES = ("full", "truncated", "randomized")
+SLOPE_BLOCK = 8   # steps per call for which a full backward pass forms its slopes (stays in cache; measured)
 OUTPUT_KEYS = ("W_hz", "b_z")
 STEP_TARGET_NDIM = {"cross_entropy": 1, "squared_error": 2}   # a single step's target: (B,) or (n_z, B)
 
@@ -127,17 +128,25 @@ def output_loss(out: dict, h, y, loss: str):
     ``grads`` holds ``W_hz`` and ``b_z``, and ``z`` the outputs (n_z, B) or (T, n_z, B).
     """
     T, n_h, B = h.shape
-    J, dJ = F.loss(loss)
+    value_and_grad = F.loss_kernel(loss)                                    # unchecked: z and y are checked here
     W_hz, b_z = out["W_hz"], out["b_z"]
     ys, last_only = targets(y, loss, T, W_hz.shape[0], B, h.dtype)
     steps = h[-1:] if last_only else h                                      # the hidden states that have a loss
-    z = np.matmul(W_hz, steps) + b_z                                        # all outputs in one matmul call
-    E = sum(J(z[t], ys[t]) for t in range(len(steps)))
-    dz = np.stack([dJ(z[t], ys[t]) for t in range(len(steps))]).astype(h.dtype, copy=False)
+    z = check_array("z", np.matmul(W_hz, steps) + b_z)                      # all outputs in one matmul call
+    J_dJ = [value_and_grad(z[t], ys[t], 1.0 / B) for t in range(len(steps))]  # the batch mean
+    E = sum(J for J, _ in J_dJ)
+    dz = (J_dJ[0][1][None] if last_only else np.stack([dJ for _, dJ in J_dJ])).astype(h.dtype, copy=False)
     dh = np.zeros_like(h)
     dh[-len(steps):] = np.matmul(W_hz.T, dz)
-    grads = {"W_hz": np.tensordot(dz, steps, axes=([0, 2], [0, 2])), "b_z": dz.sum(axis=(0, 2))[:, None]}
+    grads = {"W_hz": _sum_over_steps_and_batch(dz, steps), "b_z": dz.sum(axis=(0, 2))[:, None]}
     return float(E), dh, grads, z[0] if last_only else z
+
+
+def _sum_over_steps_and_batch(a, b):
+    """``Σ_t a_t b_tᵀ`` for ``a`` (T, m, B), ``b`` (T, n, B): ``np.tensordot(a, b, axes=([0, 2], [0, 2]))``, the
+    same single dot call on the same reshaped operands, without tensordot's bookkeeping."""
+    (T, m, B), n = a.shape, b.shape[1]
+    return np.dot(a.transpose(1, 0, 2).reshape(m, T * B), b.transpose(0, 2, 1).reshape(T * B, n))
 
 
 def prediction(s, loss: str):
