@@ -39,6 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUNS: list = []  # LessonRun of every notebook checked in this session, for the latency table
 SETTLE_S = 10.0  # how long the page may take to show the kernel's latest readout before a mismatch fails
+WAIT_POLL_MS = 50  # how often the page is asked whether the new figure is shown (the time comes from its load event)
 UPDATE_TIMEOUT_MS = 20_000  # generous: a figure that has not changed by then is a failure, not a slow pass
 
 
@@ -300,7 +301,15 @@ window.__bt = {
     for (let k = 0; k < d.length; k++) { h ^= d[k]; h = Math.imul(h, 16777619); }
     return `${c.width}x${c.height}:${(h >>> 0).toString(16)}`;
   },
-  arm() { this.t0 = null; this.armed = true; },
+  arm(i) {
+    // t0 is taken by the next input event (listeners below); the image's load event takes the time the new
+    // picture is shown, so the page need not be polled every frame (polling would compete with the kernel)
+    this.t0 = null; this.armed = true; this.shown = null;
+    const img = this.explorers()[i].children[1], old = img.getAttribute('src');
+    img.onload = () => {
+      if (this.shown === null && img.getAttribute('src') !== old && img.complete) this.shown = performance.now();
+    };
+  },
   cellReport() {
     const cells = this.nb().content.model.cells;
     const errors = [], notRun = [];
@@ -328,9 +337,9 @@ for (const ev of ['keydown', 'change', 'click', 'input', 'pointerdown']) {
 
 WAIT_NEW_FIGURE_JS = r'''
 ([i, oldSrc]) => {
+  if (window.__bt.shown !== null) return {t: window.__bt.shown - window.__bt.t0};
   const s = window.__bt.state(i);
   if (s.error) return {error: s.error};
-  if (s.src && s.src !== oldSrc && s.complete) return {t: performance.now() - window.__bt.t0};
   return false;
 }
 '''
@@ -494,7 +503,7 @@ class Lab:
         name = run.lesson
         try:
             handle = self.page.wait_for_function(WAIT_NEW_FIGURE_JS, arg=[i, before["src"]],
-                                                 timeout=UPDATE_TIMEOUT_MS, polling="raf")
+                                                 timeout=UPDATE_TIMEOUT_MS, polling=WAIT_POLL_MS)
         except Exception as exc:
             raise ExplorerCheckError(
                 f"{name}: explorer {i}: the figure did not change within {UPDATE_TIMEOUT_MS / 1000:.0f} s after "
@@ -521,7 +530,7 @@ class Lab:
             else:
                 key = "ArrowLeft" if undo == "ArrowRight" else "ArrowRight"
             handle.focus()
-            page.evaluate("window.__bt.arm()")
+            page.evaluate("(i) => window.__bt.arm(i)", i)
             handle.press(key)
             return key
         if kind in ("select", "toggle-buttons", "radio"):
@@ -542,14 +551,14 @@ class Lab:
                 back = current
             else:
                 target, back = undo, None
-            page.evaluate("window.__bt.arm()")
+            page.evaluate("(i) => window.__bt.arm(i)", i)
             if kind == "select":
                 el.locator("select").select_option(index=target)
             else:
                 options.nth(target).click()
             return back
         if kind in ("toggle", "checkbox"):
-            page.evaluate("window.__bt.arm()")
+            page.evaluate("(i) => window.__bt.arm(i)", i)
             (el if kind == "toggle" else el.locator("input")).click()
             return "toggle"
         if kind in ("text", "number"):
@@ -561,7 +570,7 @@ class Lab:
                     return None
             else:
                 old, value = None, undo
-            page.evaluate("window.__bt.arm()")
+            page.evaluate("(i) => window.__bt.arm(i)", i)
             box.fill(value)
             box.press("Enter")
             return old
