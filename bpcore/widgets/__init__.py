@@ -45,7 +45,8 @@ class Explorer(widgets.VBox):
         self.fig, _ = new_figure(nrows, ncols, width=width, height=height)
         GlyphCachingCanvas(self.fig)  # one canvas for all updates: its renderer (and text-size cache) is reused
         self._layout = FrozenLayout(self.fig)
-        self.image = widgets.Image(format="png")
+        # at most the cell's width, scaled down in proportion (as JupyterLab shows an output image)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.out = widgets.Output()  # tracebacks only
         self.readout = widgets.HTML()
         self.cost = {}  # of the last update, in ms: compute, draw, render (process CPU time), and its wall time
