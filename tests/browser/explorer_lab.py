@@ -188,6 +188,7 @@ def _bt_probe(try_control=None, candidates=()):
         entry = {"model_id": e.model_id, "labels": [c.description for c in e.controls.values()],
                  "names": list(e.controls), "types": [type(c).__name__ for c in e.controls.values()],
                  "shown": [shown(c) for c in e.controls.values()],
+                 "continuous": [bool(getattr(c, "continuous_update", True)) for c in e.controls.values()],
                  "readout": html.unescape(re.sub(r"^<pre>|</pre>$", "", e.readout.value)),
                  "fresh": scratch_text(e, settings), "cost": getattr(e, "cost", {})}
         if try_control is not None and try_control in e.controls:
@@ -463,13 +464,15 @@ class Lab:
 
     def _exercise(self, run: LessonRun, i: int, kc, shots: Path) -> None:
         name = run.lesson
-        first, _ = self._check_readout(name, i, self._wait_rendered(name, i), kc)
+        first, entry = self._check_readout(name, i, self._wait_rendered(name, i), kc)
+        continuous = entry.get("continuous") or [True] * len(first["controls"])
         first_picture = self._picture(i)
         loc = self._locator(i)
         self._shot(run, i, "initial", shots)
         for j, control in enumerate(first["controls"]):
             if control["kind"] == "unsupported":
                 continue
+            control = {**control, "continuous": continuous[j]}
             main = j == 0  # the main control: two steps out and two back, which must restore the first state
             steps = 2 if main else 1
             forward = []
@@ -572,6 +575,8 @@ class Lab:
                 old, value = None, undo
             page.evaluate("(i) => window.__bt.arm(i)", i)
             box.fill(value)
+            if not control.get("continuous", True):   # the value is sent on Enter: the change starts there
+                page.evaluate("() => { window.__bt.t0 = null; window.__bt.armed = true; }")
             box.press("Enter")
             return old
         return None
