@@ -72,10 +72,7 @@ def check_array(name: str, value, shape=None, dims: dict | None = None, *, finit
 def _all_finite(arr: np.ndarray) -> bool:
     """Whether every entry is finite: ``np.all(np.isfinite(arr))`` without its Python wrapper, which costs
     more than the test itself on the small arrays a training step checks dozens of times."""
-    return bool(_AND(np.isfinite(arr), axis=None))
-
-
-_AND = np.logical_and.reduce
+    return bool(np.logical_and.reduce(np.isfinite(arr), axis=None))
 
 
 def _check_shape(name, actual, expected, dims):

@@ -56,13 +56,13 @@ _KEPT = 50_000  # entries per kind (a glyph bitmap is a few hundred bytes); then
 
 
 def _kept(cache: dict, key, make, *args, stored_key=None):
-    """``cache[key]``, made by ``make(*args)`` the first time (and stored under ``stored_key`` if given)."""
+    """``cache[key]``, made by ``make(*args)`` the first time (and stored under ``stored_key()`` if given)."""
     found = cache.get(key)
     if found is None:
         found = make(*args)
         if len(cache) >= _KEPT:
             cache.clear()
-        cache[key if stored_key is None else stored_key] = found
+        cache[key if stored_key is None else stored_key()] = found
     return found
 
 
@@ -129,8 +129,8 @@ def _text_layout(text: Text, renderer):
             text._get_multialignment(), text._linespacing, text.get_usetex(), text.get_parse_math(),
             text.get_figure(root=True).dpi)
     key = (text._get_wrapped_text(), props, *rest)
-    stored = (key[0], props.copy(), *rest)                                  # font properties may change later
-    bbox, lines, corner = _kept(renderer._kept["text"], key, _matplotlib_text_layout, text, renderer, stored_key=stored)
+    bbox, lines, corner = _kept(renderer._kept["text"], key, _matplotlib_text_layout, text, renderer,
+                                stored_key=lambda: (key[0], props.copy(), *rest))  # font properties may change later
     return bbox.frozen(), list(lines), corner                               # the caller's own copies
 
 
@@ -148,9 +148,10 @@ class clear_keeping_ticks:  # noqa: N801 (used like a function)
     only if the draw left the axis' tick parameters and the spine positions as before and the new tick
     looks like the old ones (``_look``); otherwise the axis keeps its new ones.
 
-    ``clear`` forgets where the spines are, and a spine places itself at its first draw, which resets
-    the axis' ticks (its tick marks sit on it): the spines are placed here, right after the clear, so
-    that reset happens before the old ticks are put back, not after.
+    ``clear`` forgets where the spines are, and a spine places itself at its first draw with
+    ``set_position``, which resets the axis' ticks (its tick marks sit on it) after they were put back.
+    So the spines are placed here, right after the clear, where that first draw would place them, without
+    the reset; a draw that moves a spine itself keeps the new ticks.
     """
 
     def __init__(self, ax):
@@ -158,15 +159,15 @@ class clear_keeping_ticks:  # noqa: N801 (used like a function)
         self.kept = [(axis, axis.majorTicks, axis.minorTicks, dict(axis._major_tick_kw), dict(axis._minor_tick_kw))
                      for axis in (ax.xaxis, ax.yaxis)]
         ax.clear()
-        for spine in ax.spines.values():      # where a spine's first draw would place it, as set_position does,
-            if spine._position is None:       # without resetting the ticks just made (each reset makes two)
-                spine._position = ("outward", 0.0)
-                spine.set_transform(spine.get_spine_transform())
         self.spines = self._place_spines()
 
     def _place_spines(self) -> dict:
+        """Each spine's position; one not yet placed goes where ``Spine._ensure_position_is_set`` would put it,
+        as ``set_position`` does, but without resetting the ticks (each reset makes two new ones)."""
         for spine in self.ax.spines.values():
-            spine._ensure_position_is_set()
+            if spine._position is None:
+                spine._position = ("outward", 0.0)
+                spine.set_transform(spine.get_spine_transform())
         return {name: spine.get_position() for name, spine in self.ax.spines.items()}
 
     def reuse_if_unchanged(self):
@@ -205,14 +206,11 @@ def minor_ticks_as_one_line(axis) -> None:
     locs = [x for x in axis.get_minorticklocs() if lo <= x <= hi]
     if len(locs) < 2:
         return
-    ticks = axis.get_minor_ticks(len(locs))
-    tick = ticks[0]
+    tick = axis.get_minor_ticks(1)[0]               # styled as every minor tick is (they copy the first)
     labels = axis.get_minor_formatter().format_ticks(locs)
     if (any(labels) and tick.label1.get_visible()) or tick.gridline.get_visible() or tick.tick2line.get_visible() \
             or tick.label2.get_visible() or not tick.tick1line.get_visible():
         return
-    for t, loc in zip(ticks, locs):
-        t.update_position(loc)                      # so that the tick mark below is styled as drawn
     line = Line2D([], [])
     line.update_from(tick.tick1line)
     if axis.axis_name == "x":
@@ -247,15 +245,15 @@ class FrozenLayout:
         positions = self.known.get(key)
         if positions is None:
             fig.set_layout_engine(self.engine)
-            pin_titles(fig)             # the layout measures the titles too (a fifth of its time in the search)
-            data = figure_png(fig)
+        else:
+            fig.set_layout_engine("none")  # place the axes where the constrained layout put them
+            for ax, position in zip(fig.axes, positions):
+                ax._set_position(position)  # as layout engines do (set_position would take ax out of the layout)
+        pin_titles(fig)                     # the layout measures the titles too (a fifth of its time in the search)
+        data = figure_png(fig)
+        if positions is None:
             self.known[key] = [ax.get_position(original=True) for ax in fig.axes]
-            return data
-        fig.set_layout_engine("none")  # place the axes where the constrained layout put them
-        for ax, position in zip(fig.axes, positions):
-            ax._set_position(position)  # as layout engines do (set_position would take ax out of the layout)
-        pin_titles(fig)
-        return figure_png(fig)
+        return data
 
 
 def pin_titles(fig) -> None:
