@@ -337,7 +337,7 @@ for (const ev of ['keydown', 'change', 'click', 'input', 'pointerdown']) {
 '''
 
 WAIT_NEW_FIGURE_JS = r'''
-([i, oldSrc]) => {
+(i) => {
   if (window.__bt.shown !== null) return {t: window.__bt.shown - window.__bt.t0};
   const s = window.__bt.state(i);
   if (s.error) return {error: s.error};
@@ -481,7 +481,7 @@ class Lab:
                 move = self._move(loc, i, j, control, before, kc, backward=False)
                 if move is None:
                     break
-                after = self._after_move(run, i, control, before)
+                after = self._after_move(run, i, control)
                 _, entry = self._check_readout(name, i, after, kc, moved=j, before=before)
                 run.samples[-1].cost = entry.get("cost") or {}
                 forward.append(move)
@@ -489,7 +489,7 @@ class Lab:
             for move in reversed(forward if main else []):
                 before = self._state(i)
                 self._move(loc, i, j, control, before, kc, backward=True, undo=move)
-                self._after_move(run, i, control, before)
+                self._after_move(run, i, control)
             if forward and main:
                 back, _ = self._check_readout(name, i, self._state(i), kc)
                 same_picture = self._picture(i) == first_picture
@@ -502,10 +502,10 @@ class Lab:
     def _picture(self, i: int) -> str:
         return self.page.evaluate("(i) => window.__bt.digest(i)", i)
 
-    def _after_move(self, run: LessonRun, i: int, control: dict, before: dict) -> dict:
+    def _after_move(self, run: LessonRun, i: int, control: dict) -> dict:
         name = run.lesson
         try:
-            handle = self.page.wait_for_function(WAIT_NEW_FIGURE_JS, arg=[i, before["src"]],
+            handle = self.page.wait_for_function(WAIT_NEW_FIGURE_JS, arg=i,
                                                  timeout=UPDATE_TIMEOUT_MS, polling=WAIT_POLL_MS)
         except Exception as exc:
             raise ExplorerCheckError(
